@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every check: lint, types, migrations, and the suite on SQLite and (when reachable) PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv/bin
+
+echo "== lint and types"
+$VENV/ruff check .
+$VENV/ruff format --check .
+$VENV/mypy services workflows
+
+echo "== suite on SQLite"
+ACCORD_TEST_DATABASE=sqlite $VENV/python -m pytest "$@"
+
+if $VENV/python -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then
+  echo "== suite on PostgreSQL (127.0.0.1:5432)"
+  ACCORD_TEST_DATABASE=postgresql $VENV/python -m pytest "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432; CI must run the suite on both databases" >&2
+  exit 1
+else
+  echo "== PostgreSQL not reachable on 127.0.0.1:5432: skipped the PostgreSQL run"
+fi

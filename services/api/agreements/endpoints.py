@@ -1,0 +1,217 @@
+"""Proposals and agreements: submit, read, revise, withdraw."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from services.api.agreements import repository
+from services.api.agreements.schemas import (
+    AgreementDetail,
+    AgreementPage,
+    EventOut,
+    Withdrawal,
+)
+from services.api.auth import current_user, require_role
+from services.api.commands import AgreementCommands
+from services.api.deps import get_session, get_settings_dep, get_temporal
+from services.api.errors import Conflict, Forbidden, NotFound, Unavailable
+from services.config import Settings
+from services.store import Agreement, Role, User
+from workflows.messages import (
+    AgreementKind,
+    AgreementStart,
+    AgreementStatus,
+    Proposal,
+    ProposalRevision,
+    RevisionCommand,
+    Timings,
+    WithdrawalCommand,
+)
+
+router = APIRouter(prefix="/v1", tags=["agreements"])
+
+# Submissions with the same officer and Idempotency-Key map to the same agreement id, so
+# concurrent retries meet at one workflow id and its deduplicated "submit" update.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("0b7f3c1e-6f0d-4a8e-9d6c-5a0c1f4e2b77")
+
+
+def _commands(
+    client: Client = Depends(get_temporal),
+    settings: Settings = Depends(get_settings_dep),
+    session: AsyncSession = Depends(get_session),
+) -> AgreementCommands:
+    return AgreementCommands(client, settings, session)
+
+
+@router.post(
+    "/proposals",
+    status_code=201,
+    response_model=AgreementDetail,
+    responses={409: {"description": "Idempotency-Key reused for a different proposal"}},
+)
+async def submit_proposal(
+    proposal: Proposal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    user: User = Depends(require_role(Role.PROGRAM_OFFICER, Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+    commands: AgreementCommands = Depends(_commands),
+) -> AgreementDetail:
+    """Submit a proposal; it is stored and its review starts in one step."""
+    request_hash = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        agreement_id = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{user.id}/{idempotency_key}"))
+        earlier = await repository.by_idempotency_key(session, user.id, idempotency_key)
+        if earlier is not None:
+            return await _replay(session, earlier, request_hash, response)
+    else:
+        agreement_id = str(uuid.uuid4())
+    start = AgreementStart(
+        agreement_id=agreement_id,
+        officer_id=user.id,
+        proposal=proposal,
+        timings=Timings(
+            reminder_share=settings.reminder_share,
+            escalation_grace_seconds=settings.escalation_grace_seconds,
+        ),
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+    await commands.submit(start)
+    stored = await repository.get_agreement(session, agreement_id)
+    if stored is None:
+        raise Unavailable(
+            "the agreement was not stored; submit again with the same Idempotency-Key"
+        )
+    if stored.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was used for a different proposal")
+    return await _detail_or_404(session, agreement_id)
+
+
+async def _replay(
+    session: AsyncSession, earlier: Agreement, request_hash: str, response: Response
+) -> AgreementDetail:
+    if earlier.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was used for a different proposal")
+    response.headers["Idempotent-Replayed"] = "true"
+    return await _detail_or_404(session, earlier.id)
+
+
+@router.get("/agreements", response_model=AgreementPage)
+async def list_agreements(
+    status: AgreementStatus | None = None,
+    kind: AgreementKind | None = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    officer_id: UUID | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Free text")] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> AgreementPage:
+    """Agreements, newest first; program officers see their own."""
+    if user.role == Role.PROGRAM_OFFICER:
+        if officer_id is not None and str(officer_id) != user.id:
+            raise Forbidden("program officers may list only their own agreements")
+        officer_id = UUID(user.id)
+    filters = repository.AgreementFilters(
+        status=status,
+        kind=kind,
+        country=country.upper() if country else None,
+        officer_id=str(officer_id) if officer_id else None,
+        text=q,
+    )
+    items, next_cursor = await repository.list_agreements(
+        session, filters, cursor=cursor, limit=limit
+    )
+    return AgreementPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementDetail)
+async def get_agreement(
+    agreement_id: UUID,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> AgreementDetail:
+    await _readable(session, user, agreement_id)
+    return await _detail_or_404(session, str(agreement_id))
+
+
+@router.get("/agreements/{agreement_id}/events", response_model=list[EventOut])
+async def list_events(
+    agreement_id: UUID,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[EventOut]:
+    """The append-only timeline: who did what, when, from which status to which."""
+    await _readable(session, user, agreement_id)
+    return await repository.agreement_events(
+        session, str(agreement_id), after_seq=after_seq, limit=limit
+    )
+
+
+@router.post("/agreements/{agreement_id}/revisions", response_model=AgreementDetail)
+async def revise_agreement(
+    agreement_id: UUID,
+    revision: ProposalRevision,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    commands: AgreementCommands = Depends(_commands),
+) -> AgreementDetail:
+    """Revise a proposal returned for changes; its review starts again."""
+    agreement = await _changeable(session, user, agreement_id)
+    if agreement.status != AgreementStatus.CHANGES_REQUESTED:
+        raise Conflict(f"agreement is {agreement.status}; only changes_requested can be revised")
+    await commands.revise(agreement.id, RevisionCommand(actor_id=user.id, revision=revision))
+    return await _detail_or_404(session, agreement.id)
+
+
+@router.post("/agreements/{agreement_id}/withdrawal", response_model=AgreementDetail)
+async def withdraw_agreement(
+    agreement_id: UUID,
+    withdrawal: Withdrawal,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    commands: AgreementCommands = Depends(_commands),
+) -> AgreementDetail:
+    """Withdraw an agreement at any time before signature."""
+    agreement = await _changeable(session, user, agreement_id)
+    if not AgreementStatus(agreement.status).may_withdraw:
+        raise Conflict(f"agreement is {agreement.status}; it can no longer be withdrawn")
+    await commands.withdraw(
+        agreement.id, WithdrawalCommand(actor_id=user.id, reason=withdrawal.reason)
+    )
+    return await _detail_or_404(session, agreement.id)
+
+
+async def _readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
+    agreement = await repository.get_agreement(session, str(agreement_id))
+    if agreement is None:
+        raise NotFound(f"no agreement {agreement_id}")
+    if not repository.may_read(user, agreement):
+        raise Forbidden("program officers may read only their own agreements")
+    return agreement
+
+
+async def _changeable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
+    agreement = await _readable(session, user, agreement_id)
+    if not repository.may_change(user, agreement):
+        raise Forbidden("only the agreement's officer or an admin may change it")
+    return agreement
+
+
+async def _detail_or_404(session: AsyncSession, agreement_id: str) -> AgreementDetail:
+    detail = await repository.agreement_detail(session, agreement_id)
+    if detail is None:
+        raise NotFound(f"no agreement {agreement_id}")
+    return detail

@@ -1,0 +1,172 @@
+"""Queries about agreements and their timelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.api.agreements.schemas import (
+    AgreementDetail,
+    AgreementSummary,
+    EventOut,
+    PersonRef,
+)
+from services.api.pagination import decode_cursor, encode_cursor
+from services.api.tasks.repository import open_tasks_of
+from services.store import Agreement, AgreementEvent, AgreementParty, Role, User
+from services.store.base import utcnow
+from workflows.messages import AgreementStatus, Party
+
+
+@dataclass(frozen=True)
+class AgreementFilters:
+    status: str | None = None
+    kind: str | None = None
+    country: str | None = None
+    officer_id: str | None = None
+    text: str | None = None
+
+
+def may_read(user: User, agreement: Agreement) -> bool:
+    """Program officers see their own agreements; every other role sees all."""
+    return user.role != Role.PROGRAM_OFFICER or agreement.officer_id == user.id
+
+
+def may_change(user: User, agreement: Agreement) -> bool:
+    """Only the owning officer, or an admin, may revise or withdraw."""
+    return user.role == Role.ADMIN or agreement.officer_id == user.id
+
+
+def _summary_fields(agreement: Agreement, officer_name: str, now: datetime) -> dict[str, object]:
+    return dict(
+        id=agreement.id,
+        title=agreement.title,
+        kind=agreement.kind,
+        status=agreement.status,
+        stage=AgreementStatus(agreement.status).stage,
+        officer=PersonRef(id=agreement.officer_id, name=officer_name),
+        parties=[
+            Party.model_validate({"name": p.name, "country": p.country, "role": p.role})
+            for p in agreement.parties
+        ],
+        estimated_value=agreement.estimated_value,
+        currency=agreement.currency,
+        revision=agreement.revision,
+        created_at=agreement.created_at,
+        updated_at=agreement.updated_at,
+        status_changed_at=agreement.status_changed_at,
+        days_in_stage=round((now - agreement.status_changed_at).total_seconds() / 86400, 2),
+    )
+
+
+async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement | None:
+    return await session.scalar(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .options(selectinload(Agreement.parties))
+    )
+
+
+async def by_idempotency_key(session: AsyncSession, officer_id: str, key: str) -> Agreement | None:
+    return await session.scalar(
+        select(Agreement).where(
+            Agreement.officer_id == officer_id, Agreement.idempotency_key == key
+        )
+    )
+
+
+async def agreement_detail(session: AsyncSession, agreement_id: str) -> AgreementDetail | None:
+    agreement = await get_agreement(session, agreement_id)
+    if agreement is None:
+        return None
+    officer_name = await session.scalar(select(User.name).where(User.id == agreement.officer_id))
+    return AgreementDetail(
+        **_summary_fields(agreement, officer_name or "", utcnow()),
+        summary=agreement.summary,
+        ip_assets=agreement.ip_assets,
+        terms=agreement.terms,
+        policy_version=agreement.policy_version,
+        workflow_id=agreement.workflow_id,
+        open_tasks=await open_tasks_of(session, agreement_id),
+    )
+
+
+async def list_agreements(
+    session: AsyncSession,
+    filters: AgreementFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[AgreementSummary], str | None]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    stmt = select(Agreement, User.name).join(User, User.id == Agreement.officer_id)
+    if filters.status:
+        stmt = stmt.where(Agreement.status == filters.status)
+    if filters.kind:
+        stmt = stmt.where(Agreement.kind == filters.kind)
+    if filters.officer_id:
+        stmt = stmt.where(Agreement.officer_id == filters.officer_id)
+    if filters.country:
+        stmt = stmt.where(
+            Agreement.id.in_(
+                select(AgreementParty.agreement_id).where(AgreementParty.country == filters.country)
+            )
+        )
+    if filters.text:
+        pattern = f"%{filters.text.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Agreement.title).like(pattern),
+                func.lower(Agreement.summary).like(pattern),
+            )
+        )
+    if cursor is not None:
+        created, last_id = decode_cursor(cursor, 2)
+        created_at = datetime.fromisoformat(created)
+        stmt = stmt.where(
+            or_(
+                Agreement.created_at < created_at,
+                and_(Agreement.created_at == created_at, Agreement.id < last_id),
+            )
+        )
+    stmt = (
+        stmt.order_by(Agreement.created_at.desc(), Agreement.id.desc())
+        .limit(limit + 1)
+        .options(selectinload(Agreement.parties))
+    )
+    rows = (await session.execute(stmt)).tuples().all()
+    now = utcnow()
+    items = [AgreementSummary(**_summary_fields(a, name, now)) for a, name in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
+    return items, next_cursor
+
+
+async def agreement_events(
+    session: AsyncSession, agreement_id: str, *, after_seq: int, limit: int
+) -> list[EventOut]:
+    rows = await session.execute(
+        select(AgreementEvent, User.name)
+        .outerjoin(User, User.id == AgreementEvent.actor_id)
+        .where(AgreementEvent.agreement_id == agreement_id, AgreementEvent.seq > after_seq)
+        .order_by(AgreementEvent.seq)
+        .limit(limit)
+    )
+    return [
+        EventOut(
+            seq=event.seq,
+            type=event.type,
+            actor=PersonRef(id=event.actor_id, name=name or "") if event.actor_id else None,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            data=event.data,
+            at=event.created_at,
+        )
+        for event, name in rows.tuples()
+    ]

@@ -1,0 +1,62 @@
+"""What the API returns about agreements: never an ORM object."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.api.tasks.schemas import TaskOut
+from workflows.messages import Party
+
+
+class PersonRef(BaseModel):
+    id: str
+    name: str
+
+
+class AgreementSummary(BaseModel):
+    id: str
+    title: str
+    kind: str
+    status: str
+    stage: str
+    officer: PersonRef
+    parties: list[Party]
+    estimated_value: Decimal
+    currency: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    status_changed_at: datetime
+    days_in_stage: float = Field(description="Days since the agreement entered its status")
+
+
+class AgreementDetail(AgreementSummary):
+    summary: str
+    ip_assets: list[str]
+    terms: dict[str, Any]
+    policy_version: str | None
+    workflow_id: str
+    open_tasks: list[TaskOut]
+
+
+class AgreementPage(BaseModel):
+    items: list[AgreementSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    actor: PersonRef | None
+    from_status: str | None
+    to_status: str
+    data: dict[str, Any]
+    at: datetime
+
+
+class Withdrawal(BaseModel):
+    reason: str = Field(min_length=1, max_length=5000)

@@ -1,0 +1,58 @@
+"""The FastAPI application: engine and Temporal client are built once, in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from services.api.agreements.endpoints import router as agreements_router
+from services.api.errors import install_error_handlers
+from services.api.health import router as health_router
+from services.api.tasks.endpoints import router as tasks_router
+from services.api.users.endpoints import router as users_router
+from services.config import Settings, get_settings
+from services.store.session import create_engine, create_session_factory
+from services.temporal import connect_temporal
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own engine and client, production builds them."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_engine(settings.database_url)
+        app.state.temporal = temporal or await connect_temporal(settings)
+        _bind(app, settings)
+        yield
+        if own_engine:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Accord",
+        version="0.1.0",
+        description="Agreement lifecycle: review, IP clearance, signature and reporting.",
+        lifespan=lifespan,
+    )
+    if engine is not None and temporal is not None:
+        app.state.engine, app.state.temporal = engine, temporal
+        _bind(app, settings)
+    install_error_handlers(app)
+    for router in (health_router, agreements_router, tasks_router, users_router):
+        app.include_router(router)
+    return app
+
+
+def _bind(app: FastAPI, settings: Settings) -> None:
+    app.state.settings = settings
+    app.state.sessions = create_session_factory(app.state.engine)

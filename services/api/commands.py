@@ -1,0 +1,118 @@
+"""Sends commands to agreement workflows as Temporal Updates and maps refusals to HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.api.errors import AccordError, Conflict, Pending, Unavailable, invalid_field
+from services.config import Settings
+from workflows.agreement import AgreementWorkflow, CommandRejected
+from workflows.messages import (
+    AgreementInput,
+    AgreementStart,
+    DecisionCommand,
+    RevisionCommand,
+    UpdateResult,
+    WithdrawalCommand,
+)
+
+T = TypeVar("T")
+
+_CONFLICTS = {
+    CommandRejected.TASK_NOT_OPEN,
+    CommandRejected.ALREADY_DECIDED,
+    CommandRejected.WRONG_STATUS,
+    CommandRejected.NOT_SUBMITTED,
+}
+
+
+def workflow_id_for(agreement_id: str) -> str:
+    return f"agreement-{agreement_id}"
+
+
+class AgreementCommands:
+    """The API's only way to change an agreement."""
+
+    def __init__(self, client: Client, settings: Settings, session: AsyncSession) -> None:
+        self._client = client
+        self._settings = settings
+        self._session = session
+
+    async def submit(self, start: AgreementStart) -> UpdateResult | None:
+        """Start the workflow and store the agreement in one step (update-with-start).
+
+        Returns None when a workflow with this id already ran to its end: an
+        idempotent retry whose first answer is in the database.
+        """
+        operation = WithStartWorkflowOperation(
+            AgreementWorkflow.run,
+            AgreementInput(start=start),
+            id=workflow_id_for(start.agreement_id),
+            task_queue=self._settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+        try:
+            return await self._send(
+                self._client.execute_update_with_start_workflow(
+                    AgreementWorkflow.submit, start_workflow_operation=operation, id="submit"
+                )
+            )
+        except WorkflowAlreadyStartedError:
+            return None
+
+    async def decide(self, agreement_id: str, command: DecisionCommand) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.decide, command))
+
+    async def revise(self, agreement_id: str, command: RevisionCommand) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.revise, command))
+
+    async def withdraw(self, agreement_id: str, command: WithdrawalCommand) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.withdraw, command))
+
+    async def _send(self, update: Awaitable[T]) -> T:
+        # End the request's read transaction first: on SQLite an open snapshot would hide
+        # the rows the workflow is about to write from the read that follows.
+        await self._session.commit()
+        try:
+            return await asyncio.wait_for(update, self._settings.update_timeout_seconds)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from err
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+            raise Pending(
+                "the agreement's workflow did not confirm the command in time; it may still be"
+                " applied: read the agreement before you retry"
+            ) from err
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise Conflict(
+                    "the agreement's workflow has ended; it takes no more commands"
+                ) from err
+            raise Unavailable(f"the workflow service is unavailable: {err.message}") from err
+
+
+def _refusal(err: WorkflowUpdateFailedError) -> AccordError | Exception:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        if cause.type in _CONFLICTS:
+            return Conflict(cause.message)
+        if cause.type == CommandRejected.INVALID_OUTCOME:
+            return invalid_field(("body", "outcome"), cause.message, None)
+    message = getattr(cause, "message", None) or str(err)
+    return Unavailable(f"the command could not be applied: {message}")

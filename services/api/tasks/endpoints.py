@@ -1,0 +1,113 @@
+"""The inbox and the one endpoint that decides any task."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.agreements.endpoints import _commands, _detail_or_404
+from services.api.agreements.schemas import AgreementDetail
+from services.api.auth import current_user
+from services.api.commands import AgreementCommands
+from services.api.deps import get_session
+from services.api.errors import Conflict, Forbidden, NotFound, invalid_field
+from services.api.tasks import repository
+from services.api.tasks.schemas import DecisionIn, TaskOut, TaskPage
+from services.store import Role, User
+from workflows.messages import OUTCOMES_BY_KIND, DecisionCommand, TaskKind, TaskStatus
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=TaskPage)
+async def list_tasks(
+    assignee: Annotated[
+        str | None, Query(description="'me', or a user id (admins only)", max_length=36)
+    ] = None,
+    status: Annotated[TaskStatus | Literal["any"], Query()] = TaskStatus.OPEN,
+    agreement_id: UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> TaskPage:
+    """Tasks by due date; `assignee=me` is the caller's inbox."""
+    assignee_id: str | None = None
+    if assignee == "me":
+        assignee_id = user.id
+    elif assignee is not None:
+        try:
+            assignee_id = str(UUID(assignee))
+        except ValueError:
+            raise invalid_field(("query", "assignee"), "use 'me' or a user id", assignee) from None
+        if assignee_id != user.id and user.role != Role.ADMIN:
+            raise Forbidden("only admins may read another person's inbox")
+    items, next_cursor = await repository.list_tasks(
+        session,
+        assignee_id=assignee_id,
+        status=None if status == "any" else status,
+        agreement_id=str(agreement_id) if agreement_id else None,
+        cursor=cursor,
+        limit=limit,
+    )
+    return TaskPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{task_id}", response_model=TaskOut)
+async def get_task(
+    task_id: UUID,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> TaskOut:
+    task = await repository.get_task(session, str(task_id))
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+@router.post(
+    "/{task_id}/decision",
+    response_model=AgreementDetail,
+    responses={
+        403: {"description": "The caller is not the task's assignee nor in its group"},
+        409: {"description": "The task is no longer open, or the caller already decided it"},
+    },
+)
+async def decide_task(
+    task_id: UUID,
+    decision: DecisionIn,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    commands: AgreementCommands = Depends(_commands),
+) -> AgreementDetail:
+    """Decide a task; the answer says at once whether the decision was accepted."""
+    task = await repository.get_task(session, str(task_id))
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if not await repository.is_assignee(session, user.id, task):
+        raise Forbidden("only the task's assignee, or a member of its group, may decide it")
+    allowed = OUTCOMES_BY_KIND[TaskKind(task.kind)]
+    if decision.outcome not in allowed:
+        raise invalid_field(
+            ("body", "outcome"),
+            f"a {task.kind} task takes one of: {', '.join(sorted(allowed))}",
+            decision.outcome,
+        )
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"task is {task.status}; it takes no more decisions")
+    if any(d.actor_id == user.id for d in task.decisions):
+        raise Conflict("you have already decided this task")
+    await commands.decide(
+        task.agreement_id,
+        DecisionCommand(
+            task_id=task.id,
+            actor_id=user.id,
+            outcome=decision.outcome,
+            comment=decision.comment,
+            data=decision.data,
+        ),
+    )
+    return await _detail_or_404(session, task.agreement_id)

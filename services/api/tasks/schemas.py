@@ -1,0 +1,70 @@
+"""Tasks as the API shows them: the unit of human work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from workflows.messages import ReviewOutcome
+
+
+class Assignee(BaseModel):
+    type: Literal["user", "group"]
+    id: str
+    name: str
+
+
+class DecisionOut(BaseModel):
+    actor_id: str
+    actor_name: str
+    outcome: str
+    comment: str
+    decided_at: datetime
+
+
+class TaskOut(BaseModel):
+    id: str
+    agreement_id: str
+    agreement_title: str
+    kind: str
+    step_key: str
+    step_name: str
+    round: int
+    assignee: Assignee
+    approvals_required: int
+    approvals: int
+    status: str
+    outcome: str | None
+    due_at: datetime
+    overdue: bool
+    created_at: datetime
+    closed_at: datetime | None
+    decisions: list[DecisionOut] = Field(default_factory=list)
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+_NEEDS_COMMENT = {ReviewOutcome.REJECT, ReviewOutcome.REQUEST_CHANGES}
+
+
+class DecisionIn(BaseModel):
+    outcome: str = Field(
+        min_length=1,
+        max_length=40,
+        description="review: approve | reject | request_changes",
+    )
+    comment: str = Field(default="", max_length=5000, validate_default=True)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("comment")
+    @classmethod
+    def _reason_given(cls, comment: str, info: ValidationInfo) -> str:
+        outcome = info.data.get("outcome")
+        if outcome in _NEEDS_COMMENT and not comment.strip():
+            raise ValueError(f"a comment is required to {outcome.replace('_', ' ')}")
+        return comment

@@ -1,0 +1,128 @@
+"""Who am I, my notifications, and user management for admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth import current_user, hash_token, new_token, require_role
+from services.api.deps import get_session
+from services.api.errors import Conflict, invalid_field
+from services.store import Group, GroupMember, Notification, Role, User
+
+router = APIRouter(prefix="/v1", tags=["users"])
+
+
+class GroupRef(BaseModel):
+    id: str
+    slug: str
+    name: str
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    groups: list[GroupRef]
+
+
+class UserCreate(BaseModel):
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+    groups: list[str] = Field(default_factory=list, description="Group slugs")
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+class NotificationOut(BaseModel):
+    id: str
+    kind: str
+    subject: str
+    body: str
+    agreement_id: str
+    task_id: str | None
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+async def _groups_of(session: AsyncSession, user_id: str) -> list[GroupRef]:
+    rows = await session.execute(
+        select(Group.id, Group.slug, Group.name)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.slug)
+    )
+    return [GroupRef(id=i, slug=s, name=n) for i, s, n in rows.tuples()]
+
+
+@router.get("/me", response_model=UserOut)
+async def me(
+    user: User = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        groups=await _groups_of(session, user.id),
+    )
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+async def my_notifications(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[NotificationOut]:
+    """The caller's reminders, escalations and assignments, newest first."""
+    rows = await session.scalars(
+        select(Notification)
+        .where(Notification.recipient_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id)
+        .limit(limit)
+    )
+    return [NotificationOut.model_validate(n, from_attributes=True) for n in rows]
+
+
+@router.post("/users", response_model=UserCreated, status_code=201)
+async def create_user(
+    body: UserCreate,
+    _: User = Depends(require_role(Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+) -> UserCreated:
+    """Create a user and return their API token (once)."""
+    groups = list(await session.scalars(select(Group).where(Group.slug.in_(body.groups))))
+    unknown = sorted(set(body.groups) - {g.slug for g in groups})
+    if unknown:
+        raise invalid_field(("body", "groups"), f"unknown groups: {', '.join(unknown)}", unknown)
+    token = new_token()
+    user = User(
+        email=body.email.lower(), name=body.name, role=body.role, token_hash=hash_token(token)
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a user with e-mail {body.email} exists") from None
+    for group in groups:
+        session.add(GroupMember(group_id=group.id, user_id=user.id))
+    await session.flush()
+    return UserCreated(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        groups=[GroupRef(id=g.id, slug=g.slug, name=g.name) for g in groups],
+        token=token,
+    )

@@ -1,0 +1,225 @@
+"""`accord`: migrate, seed demo users, and run the whole service on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from services.config import ROOT, get_settings
+
+VAR = ROOT / "var"
+TOKENS_FILE = VAR / "demo-tokens.json"
+
+
+def migrate(database_url: str | None = None) -> None:
+    """Bring the database to the newest schema revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    if database_url:
+        config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+async def _seed() -> dict[str, str]:
+    from services.demo import seed_demo
+    from services.store.session import create_engine, create_session_factory
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await seed_demo(session, TOKENS_FILE)
+    finally:
+        await engine.dispose()
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait_for(
+    what: str,
+    ready: Callable[[], bool],
+    seconds: float,
+    children: list[subprocess.Popen[bytes]],
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if any(child.poll() is not None for child in children):
+            raise SystemExit(f"accord dev: a process exited while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"accord dev: {what} did not come up within {seconds:.0f}s")
+        time.sleep(0.2)
+
+
+def _api_healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def dev(api_port: int, ui_port: int) -> int:
+    """Temporal dev server, worker and API on this machine, on SQLite under var/."""
+    VAR.mkdir(exist_ok=True)
+    settings = get_settings()
+    env = {
+        **os.environ,
+        "ACCORD_DATABASE_URL": settings.database_url,
+        "ACCORD_TEMPORAL_ADDRESS": settings.temporal_address,
+        "ACCORD_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+    }
+    print(f"accord dev: migrating {settings.database_url}", flush=True)
+    migrate(settings.database_url)
+    tokens = asyncio.run(_seed())
+    bin_dir = Path(sys.executable).parent
+    host, _, port = settings.temporal_address.rpartition(":")
+    children: list[subprocess.Popen[bytes]] = []
+    if _port_open(host, int(port)):
+        print(f"accord dev: using the Temporal server already at {settings.temporal_address}")
+    else:
+        children.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "temporal"),
+                    "server",
+                    "start-dev",
+                    "--ip",
+                    host,
+                    "--port",
+                    port,
+                    "--ui-port",
+                    str(ui_port),
+                    "--db-filename",
+                    str(VAR / "temporal.db"),
+                    "--sqlite-pragma",
+                    "journal_mode=wal",
+                    "--sqlite-pragma",
+                    "synchronous=normal",
+                    "--log-level",
+                    "error",
+                ],
+                start_new_session=True,
+            )
+        )
+        _wait_for("Temporal", lambda: _port_open(host, int(port)), 60, children)
+    children.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "services.workers"], env=env, start_new_session=True
+        )
+    )
+    children.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            start_new_session=True,
+        )
+    )
+    try:
+        _wait_for(
+            "the API", lambda: _api_healthy(f"http://127.0.0.1:{api_port}/healthz"), 60, children
+        )
+        _banner(api_port, ui_port, tokens)
+        stop = _wait_for_stop(children)
+    finally:
+        _stop_all(children)
+    return stop
+
+
+def _banner(api_port: int, ui_port: int, tokens: dict[str, str]) -> None:
+    from services.demo import DEMO_USERS
+
+    api = f"http://127.0.0.1:{api_port}"
+    lines = [
+        "",
+        "Accord is running.",
+        f"  API            {api}   (interactive docs: {api}/docs)",
+        f"  Temporal UI    http://127.0.0.1:{ui_port}",
+        "  Data           var/accord.db, var/temporal.db (kept between runs)",
+        "",
+        "Demo users (Authorization: Bearer <token>):",
+    ]
+    for demo in DEMO_USERS:
+        lines.append(f"  {demo.name:<16} {demo.role:<16} {tokens[demo.email]}")
+    officer = tokens[DEMO_USERS[0].email]
+    lines += [
+        "",
+        "Try it:",
+        f"  curl -s -H 'Authorization: Bearer {officer}' {api}/v1/agreements",
+        "",
+        "Press Ctrl-C to stop everything.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _wait_for_stop(children: list[subprocess.Popen[bytes]]) -> int:
+    stopping = {"signal": 0}
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    while not stopping["signal"]:
+        for child in children:
+            if child.poll() is not None:
+                print(f"accord dev: {child.args!r} exited with {child.returncode}; stopping")
+                return 1
+        time.sleep(0.5)
+    print("\naccord dev: stopping", flush=True)
+    return 0
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    # API first, then worker (it finishes its tasks), then the Temporal server.
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="accord", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest revision")
+    commands.add_parser("seed", help="create the demo groups and users; print their tokens")
+    run = commands.add_parser("dev", help="run Temporal, worker and API on this machine")
+    run.add_argument("--port", type=int, default=8000, help="API port")
+    run.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+    elif args.command == "seed":
+        for email, token in asyncio.run(_seed()).items():
+            print(f"{email:<32} {token}")
+    else:
+        sys.exit(dev(args.port, args.ui_port))

@@ -1,0 +1,64 @@
+"""All settings, from ACCORD_* environment variables (DATABASE_URL and TEMPORAL_ADDRESS too)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_database_url(url: str) -> str:
+    """Give a plain postgres/sqlite URL its async driver."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'accord.db'}",
+        validation_alias=AliasChoices("ACCORD_DATABASE_URL", "DATABASE_URL"),
+    )
+    temporal_address: str = Field(
+        default="127.0.0.1:7233",
+        validation_alias=AliasChoices("ACCORD_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"),
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "accord-agreements"
+
+    review_policy_file: Path = ROOT / "config" / "review_policy.yaml"
+
+    # A reminder goes out when this share of a task's SLA has passed, another at the due
+    # date, and an escalation when the task is this long overdue.
+    reminder_share: float = Field(default=0.5, gt=0, lt=1)
+    escalation_grace_seconds: float = Field(default=24 * 3600, ge=0)
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "accord@localhost"
+    smtp_timeout_seconds: float = 10
+
+    # How long an HTTP request waits for the workflow to accept and apply a command.
+    update_timeout_seconds: float = 30
+    public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

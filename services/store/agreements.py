@@ -1,0 +1,87 @@
+"""The agreement projection and its append-only event log (written by activities only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.store.base import Base, IdMixin, JSONDocument
+
+
+class Agreement(IdMixin, Base):
+    __tablename__ = "agreements"
+    __table_args__ = (
+        UniqueConstraint("officer_id", "idempotency_key"),
+        Index("ix_agreements_created_at_id", "created_at", "id"),
+        Index("ix_agreements_status_created_at", "status", "created_at"),
+        Index("ix_agreements_officer_created_at", "officer_id", "created_at"),
+    )
+
+    workflow_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32))
+    officer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    ip_assets: Mapped[list[str]] = mapped_column(JSONDocument)
+    terms: Mapped[dict[str, Any]]
+    estimated_value: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    status_changed_at: Mapped[datetime]
+
+    parties: Mapped[list[AgreementParty]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="AgreementParty.position"
+    )
+
+
+class AgreementParty(Base):
+    __tablename__ = "agreement_parties"
+    __table_args__ = (Index("ix_agreement_parties_country_agreement", "country", "agreement_id"),)
+
+    agreement_id: Mapped[str] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    role: Mapped[str] = mapped_column(String(32))
+
+
+class AgreementEvent(Base):
+    """One row per state change: who, what, when, from which status to which."""
+
+    __tablename__ = "agreement_events"
+    __table_args__ = (UniqueConstraint("agreement_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

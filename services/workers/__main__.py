@@ -1,0 +1,54 @@
+"""Run the worker: `python -m services.workers`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from services.config import get_settings
+from services.store.session import create_engine, create_session_factory
+from services.temporal import build_worker, connect_temporal
+from services.workers.activities import AgreementActivities
+from services.workers.mail import Mailer
+
+log = logging.getLogger("accord.worker")
+
+
+async def run() -> None:
+    settings = get_settings()
+    client = await connect_temporal(settings)
+    engine = create_engine(settings.database_url)
+    activities = AgreementActivities(create_session_factory(engine), settings, Mailer(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_worker(client, settings.task_queue, activities)
+    async with worker:
+        log.info(
+            "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address
+        )
+        await stop.wait()
+        log.info("worker shutting down")
+    await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    code = 0
+    try:
+        asyncio.run(run())
+    except Exception:
+        log.exception("worker failed")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal runtime's threads can crash interpreter finalization (sdk-python #300).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

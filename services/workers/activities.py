@@ -1,0 +1,151 @@
+"""The agreement workflow's activities: every piece of I/O it needs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.config import Settings
+from services.store import Group, Notification
+from services.store.base import utcnow
+from services.workers.mail import Mailer
+from services.workers.projection import (
+    apply_transition,
+    notification_ids_for,
+    transition_already_applied,
+)
+from services.workers.review_policy import ReviewPolicy
+from workflows.agreement import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION, PLAN_REVIEW
+from workflows.messages import (
+    PersistedTransition,
+    Proposal,
+    ReviewPlan,
+    ReviewStep,
+    Transition,
+)
+
+log = logging.getLogger(__name__)
+
+
+class AgreementActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._mailer = mailer
+        self._policy: tuple[Path, float, ReviewPolicy] | None = None
+
+    @activity.defn(name=PLAN_REVIEW)
+    async def plan_review(self, proposal: Proposal) -> ReviewPlan:
+        """Resolve the review policy into the ordered steps this proposal needs."""
+        policy = self._review_policy()
+        steps = policy.steps_for(proposal)
+        if not steps:
+            raise ApplicationError(
+                f"review policy {policy.version} gives no step for {proposal.kind}",
+                type="PolicyError",
+                non_retryable=True,
+            )
+        async with self._sessions() as session:
+            groups = dict(
+                (
+                    await session.execute(
+                        select(Group.slug, Group.id).where(Group.slug.in_({s.group for s in steps}))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        missing = sorted({s.group for s in steps} - groups.keys())
+        if missing:
+            raise ApplicationError(
+                f"review policy {policy.version} names unknown groups: {', '.join(missing)}",
+                type="PolicyError",
+                non_retryable=True,
+            )
+        return ReviewPlan(
+            policy_version=policy.version,
+            steps=[
+                ReviewStep(
+                    key=s.key,
+                    name=s.name,
+                    group_id=groups[s.group],
+                    group_slug=s.group,
+                    approvals_required=s.approvals,
+                    sla_seconds=s.sla_hours * 3600,
+                )
+                for s in steps
+            ],
+        )
+
+    @activity.defn(name=PERSIST_TRANSITION)
+    async def persist_transition(self, transition: Transition) -> PersistedTransition:
+        """Write one transition once, whatever the number of attempts."""
+        async with self._sessions() as session:
+            if await transition_already_applied(session, transition.key):
+                ids = await notification_ids_for(session, transition.key)
+                return PersistedTransition(seq=transition.seq, notification_ids=ids)
+            try:
+                ids = await apply_transition(session, transition)
+                await session.commit()
+            except IntegrityError as err:
+                await session.rollback()
+                if await transition_already_applied(session, transition.key):
+                    # A concurrent attempt of the same transition committed first.
+                    ids = await notification_ids_for(session, transition.key)
+                    return PersistedTransition(seq=transition.seq, notification_ids=ids)
+                raise ApplicationError(
+                    f"transition {transition.key} violates a constraint: {err.orig}",
+                    type="ProjectionConflict",
+                    non_retryable=True,
+                ) from err
+        return PersistedTransition(seq=transition.seq, notification_ids=ids)
+
+    @activity.defn(name=DELIVER_NOTIFICATIONS)
+    async def deliver_notifications(self, notification_ids: list[str]) -> None:
+        """Send pending outbox rows by e-mail; each row is committed as soon as it is sent."""
+        async with self._sessions() as session:
+            pending = list(
+                await session.scalars(
+                    select(Notification)
+                    .where(Notification.id.in_(notification_ids), Notification.status == "pending")
+                    .order_by(Notification.id)
+                )
+            )
+            for notification in pending:
+                if not self._mailer.configured:
+                    notification.status = "not_sent"
+                    notification.last_error = "no SMTP server configured"
+                    log.info(
+                        "notification %s to %s: %s",
+                        notification.kind,
+                        notification.recipient_email,
+                        notification.subject,
+                    )
+                    continue
+                notification.attempts += 1
+                try:
+                    await self._mailer.send(self._mailer.compose(notification))
+                except OSError as err:
+                    notification.last_error = f"{type(err).__name__}: {err}"
+                    await session.commit()
+                    raise
+                notification.status = "sent"
+                notification.sent_at = utcnow()
+                notification.last_error = None
+                await session.commit()
+            await session.commit()
+
+    def _review_policy(self) -> ReviewPolicy:
+        path = self._settings.review_policy_file
+        mtime = path.stat().st_mtime
+        if self._policy is None or self._policy[:2] != (path, mtime):
+            self._policy = (path, mtime, ReviewPolicy.load(path))
+        return self._policy[2]

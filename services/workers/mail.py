@@ -1,0 +1,44 @@
+"""Delivers outbox notifications by e-mail over SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from email.message import EmailMessage
+
+from services.config import Settings
+from services.store import Notification
+
+
+class Mailer:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.smtp_host)
+
+    def compose(self, notification: Notification) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._settings.smtp_sender
+        message["To"] = notification.recipient_email
+        message["Subject"] = notification.subject
+        message["Message-ID"] = f"<{notification.id}@accord>"
+        body = notification.body
+        if notification.task_id:
+            body += (
+                f"\n\nOpen the task: {self._settings.public_url}/v1/tasks/{notification.task_id}"
+            )
+        message.set_content(body)
+        return message
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self._send_blocking, message)
+
+    def _send_blocking(self, message: EmailMessage) -> None:
+        settings = self._settings
+        assert settings.smtp_host is not None
+        with smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+        ) as smtp:
+            smtp.send_message(message)
