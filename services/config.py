@@ -24,7 +24,7 @@ def normalise_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'accord.db'}",

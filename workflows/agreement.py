@@ -179,7 +179,7 @@ class AgreementWorkflow:
             proposal = command.revision.apply_to(self._proposal)
             plan = await self._plan_review(proposal)
             opening = self._opening(plan, 0, self._revision + 1)
-            changed = sorted(command.revision.model_fields_set - {"comment"})
+            changed = command.revision.changed_fields()
             await self._apply(
                 event_type="revised",
                 to_status=AgreementStatus.IN_REVIEW,

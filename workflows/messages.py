@@ -130,13 +130,23 @@ class ProposalRevision(BaseModel):
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
-        if not (self.model_fields_set - {"comment"}):
+        if not self.changed_fields():
             raise ValueError("a revision must change at least one field")
         return self
 
+    def changed_fields(self) -> list[str]:
+        """Fields given a value. None means unchanged: the set of explicitly set fields
+        does not survive serialization through Temporal, values do."""
+        return [
+            name
+            for name in type(self).model_fields
+            if name != "comment" and getattr(self, name) is not None
+        ]
+
     def apply_to(self, proposal: Proposal) -> Proposal:
-        changed = {name: getattr(self, name) for name in self.model_fields_set if name != "comment"}
-        return proposal.model_copy(update=changed)
+        return proposal.model_copy(
+            update={name: getattr(self, name) for name in self.changed_fields()}
+        )
 
 
 class TaskKind(StrEnum):

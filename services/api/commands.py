@@ -87,9 +87,11 @@ class AgreementCommands:
         return await self._send(handle.execute_update(AgreementWorkflow.withdraw, command))
 
     async def _send(self, update: Awaitable[T]) -> T:
-        # End the request's read transaction first: on SQLite an open snapshot would hide
-        # the rows the workflow is about to write from the read that follows.
+        # End the request's read transaction and forget what it loaded: the workflow is
+        # about to write these rows, and the read that follows must see its writes (an
+        # open SQLite snapshot, or the identity map, would show the old ones).
         await self._session.commit()
+        self._session.expire_all()
         try:
             return await asyncio.wait_for(update, self._settings.update_timeout_seconds)
         except WorkflowUpdateFailedError as err:

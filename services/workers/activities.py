@@ -59,9 +59,7 @@ class AgreementActivities:
                     await session.execute(
                         select(Group.slug, Group.id).where(Group.slug.in_({s.group for s in steps}))
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         missing = sorted({s.group for s in steps} - groups.keys())
         if missing:

@@ -172,8 +172,8 @@ async def revise_agreement(
     agreement = await _changeable(session, user, agreement_id)
     if agreement.status != AgreementStatus.CHANGES_REQUESTED:
         raise Conflict(f"agreement is {agreement.status}; only changes_requested can be revised")
-    await commands.revise(agreement.id, RevisionCommand(actor_id=user.id, revision=revision))
-    return await _detail_or_404(session, agreement.id)
+    await commands.revise(str(agreement_id), RevisionCommand(actor_id=user.id, revision=revision))
+    return await _detail_or_404(session, str(agreement_id))
 
 
 @router.post("/agreements/{agreement_id}/withdrawal", response_model=AgreementDetail)
@@ -189,9 +189,9 @@ async def withdraw_agreement(
     if not AgreementStatus(agreement.status).may_withdraw:
         raise Conflict(f"agreement is {agreement.status}; it can no longer be withdrawn")
     await commands.withdraw(
-        agreement.id, WithdrawalCommand(actor_id=user.id, reason=withdrawal.reason)
+        str(agreement_id), WithdrawalCommand(actor_id=user.id, reason=withdrawal.reason)
     )
-    return await _detail_or_404(session, agreement.id)
+    return await _detail_or_404(session, str(agreement_id))
 
 
 async def _readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:

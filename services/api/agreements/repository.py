@@ -138,7 +138,7 @@ async def list_agreements(
         .limit(limit + 1)
         .options(selectinload(Agreement.parties))
     )
-    rows = (await session.execute(stmt)).tuples().all()
+    rows = (await session.execute(stmt)).all()
     now = utcnow()
     items = [AgreementSummary(**_summary_fields(a, name, now)) for a, name in rows[:limit]]
     next_cursor = None
@@ -168,5 +168,5 @@ async def agreement_events(
             data=event.data,
             at=event.created_at,
         )
-        for event, name in rows.tuples()
+        for event, name in rows
     ]

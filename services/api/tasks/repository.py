@@ -94,7 +94,7 @@ async def list_tasks(
         due, task_id = decode_cursor(cursor, 2)
         due_at = datetime.fromisoformat(due)
         stmt = stmt.where(or_(Task.due_at > due_at, and_(Task.due_at == due_at, Task.id > task_id)))
-    rows = (await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit + 1))).tuples()
+    rows = await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit + 1))
     now = utcnow()
     items = [_to_out(row, now) for row in rows]
     next_cursor = None
@@ -105,7 +105,7 @@ async def list_tasks(
 
 
 async def get_task(session: AsyncSession, task_id: str) -> TaskOut | None:
-    row = (await session.execute(_task_rows().where(Task.id == task_id))).tuples().first()
+    row = (await session.execute(_task_rows().where(Task.id == task_id))).first()
     if row is None:
         return None
     decisions = [
@@ -123,7 +123,7 @@ async def get_task(session: AsyncSession, task_id: str) -> TaskOut | None:
                 .where(TaskDecision.task_id == task_id)
                 .order_by(TaskDecision.decided_at, TaskDecision.id)
             )
-        ).tuples()
+        )
     ]
     return _to_out(row, utcnow(), decisions)
 
@@ -135,7 +135,7 @@ async def open_tasks_of(session: AsyncSession, agreement_id: str) -> list[TaskOu
         .order_by(Task.due_at, Task.id)
     )
     now = utcnow()
-    return [_to_out(row, now) for row in rows.tuples()]
+    return [_to_out(row, now) for row in rows]
 
 
 async def is_assignee(session: AsyncSession, user_id: str, task: TaskOut) -> bool:

@@ -63,7 +63,7 @@ async def _groups_of(session: AsyncSession, user_id: str) -> list[GroupRef]:
         .where(GroupMember.user_id == user_id)
         .order_by(Group.slug)
     )
-    return [GroupRef(id=i, slug=s, name=n) for i, s, n in rows.tuples()]
+    return [GroupRef(id=i, slug=s, name=n) for i, s, n in rows]
 
 
 @router.get("/me", response_model=UserOut)

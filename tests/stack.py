@@ -1,0 +1,133 @@
+"""A running Accord for tests: worker and API on a real Temporal server and database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.api.app import create_app
+from services.config import Settings
+from services.demo import DEMO_USERS
+from services.store.session import create_session_factory
+from services.temporal import build_worker
+from services.workers.activities import AgreementActivities
+from services.workers.mail import Mailer
+
+
+class Mailbox:
+    """What the loopback SMTP server received."""
+
+    def __init__(self) -> None:
+        self._messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._lock:
+            self._messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[Message]:
+        with self._lock:
+            return list(self._messages)
+
+    async def wait_for(self, predicate: Any, *, within: float = 30) -> list[Message]:
+        """Messages matching `predicate`, once at least one has arrived."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            found = [m for m in self.messages() if predicate(m)]
+            if found:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                subjects = [m["Subject"] for m in self.messages()]
+                raise AssertionError(f"no matching mail within {within}s; got {subjects}")
+            await asyncio.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def smtp_server() -> AsyncIterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: dict[str, str]
+    api: httpx.AsyncClient
+    worker: Worker | None = None
+    actors: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def actor(self, key: str) -> httpx.AsyncClient:
+        """An HTTP client authenticated as the demo user with this key (e.g. 'reviewer1')."""
+        if key not in self.actors:
+            email = next(u.email for u in DEMO_USERS if u.key == key)
+            self.actors[key] = httpx.AsyncClient(
+                transport=self.api._transport,
+                base_url=str(self.api.base_url),
+                headers={"Authorization": f"Bearer {self.tokens[email]}"},
+                timeout=60,
+            )
+        return self.actors[key]
+
+    def start_worker(self) -> Worker:
+        activities = AgreementActivities(self.sessions, self.settings, Mailer(self.settings))
+        self.worker = build_worker(self.client, self.settings.task_queue, activities)
+        self._worker_run = asyncio.create_task(self.worker.run())
+        return self.worker
+
+    async def stop_worker(self) -> None:
+        assert self.worker is not None
+        await self.worker.shutdown()
+        await self._worker_run
+        self.worker = None
+
+
+@asynccontextmanager
+async def running_stack(
+    base: Settings, client: Client, engine: AsyncEngine, tokens: dict[str, str], **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Worker and API on a task queue of their own, so a test may stop its worker."""
+    settings = base.model_copy(update={"task_queue": f"accord-test-{uuid.uuid4()}", **overrides})
+    app = create_app(settings, engine=engine, temporal=client)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://accord.test", timeout=60
+    ) as api:
+        stack = Stack(settings, client, engine, create_session_factory(engine), tokens, api)
+        stack.start_worker()
+        try:
+            yield stack
+        finally:
+            if stack.worker is not None:
+                await stack.stop_worker()
+            for actor in stack.actors.values():
+                await actor.aclose()
