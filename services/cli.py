@@ -16,8 +16,9 @@ from pathlib import Path
 
 from services.config import ROOT, get_settings
 
-VAR = ROOT / "var"
-TOKENS_FILE = VAR / "demo-tokens.json"
+
+def _tokens_file() -> Path:
+    return get_settings().var_dir / "demo-tokens.json"
 
 
 def migrate(database_url: str | None = None) -> None:
@@ -39,7 +40,7 @@ async def _seed() -> dict[str, str]:
     engine = create_engine(get_settings().database_url)
     try:
         async with create_session_factory(engine)() as session:
-            return await seed_demo(session, TOKENS_FILE)
+            return await seed_demo(session, _tokens_file())
     finally:
         await engine.dispose()
 
@@ -75,8 +76,9 @@ def _api_healthy(url: str) -> bool:
 
 def dev(api_port: int, ui_port: int) -> int:
     """Temporal dev server, worker and API on this machine, on SQLite under var/."""
-    VAR.mkdir(exist_ok=True)
     settings = get_settings()
+    var = settings.var_dir
+    var.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "ACCORD_DATABASE_URL": settings.database_url,
@@ -105,7 +107,7 @@ def dev(api_port: int, ui_port: int) -> int:
                     "--ui-port",
                     str(ui_port),
                     "--db-filename",
-                    str(VAR / "temporal.db"),
+                    str(var / "temporal.db"),
                     "--sqlite-pragma",
                     "journal_mode=wal",
                     "--sqlite-pragma",
@@ -144,14 +146,14 @@ def dev(api_port: int, ui_port: int) -> int:
         _wait_for(
             "the API", lambda: _api_healthy(f"http://127.0.0.1:{api_port}/healthz"), 60, children
         )
-        _banner(api_port, ui_port, tokens)
+        _banner(api_port, ui_port, var, tokens)
         stop = _wait_for_stop(children)
     finally:
         _stop_all(children)
     return stop
 
 
-def _banner(api_port: int, ui_port: int, tokens: dict[str, str]) -> None:
+def _banner(api_port: int, ui_port: int, var: Path, tokens: dict[str, str]) -> None:
     from services.demo import DEMO_USERS
 
     api = f"http://127.0.0.1:{api_port}"
@@ -160,7 +162,7 @@ def _banner(api_port: int, ui_port: int, tokens: dict[str, str]) -> None:
         "Accord is running.",
         f"  API            {api}   (interactive docs: {api}/docs)",
         f"  Temporal UI    http://127.0.0.1:{ui_port}",
-        "  Data           var/accord.db, var/temporal.db (kept between runs)",
+        f"  Data           {var} (kept between runs)",
         "",
         "Demo users (Authorization: Bearer <token>):",
     ]

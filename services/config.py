@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+# Where alembic.ini, migrations/ and config/ live: the checkout, or ACCORD_ROOT when the
+# package is installed elsewhere (the container image sets it).
+ROOT = Path(os.environ.get("ACCORD_ROOT") or Path(__file__).resolve().parent.parent)
 
 
 def normalise_database_url(url: str) -> str:
@@ -26,6 +29,8 @@ def normalise_database_url(url: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore", populate_by_name=True)
 
+    # Embedded mode's data: SQLite database, Temporal's file, demo tokens.
+    var_dir: Path = ROOT / "var"
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'accord.db'}",
         validation_alias=AliasChoices("ACCORD_DATABASE_URL", "DATABASE_URL"),

@@ -9,8 +9,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage as Message
 from typing import Any
 
 import httpx
@@ -37,19 +37,21 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
-            self._messages.append(message_from_bytes(envelope.content))
+            self._messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[Message]:
         with self._lock:
             return list(self._messages)
 
-    async def wait_for(self, predicate: Any, *, within: float = 30) -> list[Message]:
-        """Messages matching `predicate`, once at least one has arrived."""
+    async def wait_for(
+        self, predicate: Any, *, count: int = 1, within: float = 30
+    ) -> list[Message]:
+        """Messages matching `predicate`, once at least `count` of them have arrived."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
             found = [m for m in self.messages() if predicate(m)]
-            if found:
+            if len(found) >= count:
                 return found
             if asyncio.get_running_loop().time() > deadline:
                 subjects = [m["Subject"] for m in self.messages()]

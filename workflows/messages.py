@@ -12,14 +12,60 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it at the edge rather than in a write.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
 
 CountryCode = Annotated[
     str,
-    StringConstraints(to_upper=True, pattern=r"^[A-Z]{2}$"),
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
     Field(description="ISO 3166-1 alpha-2 country code, e.g. DE"),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Territory = Annotated[
+    str,
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^([A-Z]{2}|WW)$"),
+    Field(description="ISO 3166-1 alpha-2 country code, or WW for worldwide"),
+]
+CurrencyCode = Annotated[
+    str,
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    Field(description="ISO 4217 currency code"),
+]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(_no_nul)
+]
+Comment = Annotated[str, StringConstraints(max_length=5_000), AfterValidator(_no_nul)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000),
+    AfterValidator(_no_nul),
+]
 
 
 class AgreementKind(StrEnum):
@@ -85,11 +131,12 @@ class Party(BaseModel):
 class Terms(BaseModel):
     exclusive: bool = False
     field_of_use: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_no_nul)
+        ]
+        | None
     ) = None
-    territories: list[
-        Annotated[str, StringConstraints(to_upper=True, pattern=r"^([A-Z]{2}|WW)$")]
-    ] = Field(default_factory=list, description="Country codes, or WW for worldwide")
+    territories: list[Territory] = Field(default_factory=list, max_length=250)
     term_months: int = Field(ge=1, le=600)
     royalty_rate: Decimal | None = Field(default=None, ge=0, le=100, description="Percent")
     reporting_period_months: int | None = Field(default=None, ge=1, le=60)
@@ -102,14 +149,14 @@ class Proposal(BaseModel):
 
     title: Text
     kind: AgreementKind
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] = ""
+    summary: LongText = ""
     parties: list[Party] = Field(min_length=1, max_length=50)
     ip_assets: list[Text] = Field(
         default_factory=list, max_length=100, description="Identifiers of registered IP assets"
     )
     terms: Terms
     estimated_value: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
-    currency: Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Z]{3}$")] = "USD"
+    currency: CurrencyCode = "USD"
 
 
 class ProposalRevision(BaseModel):
@@ -118,15 +165,13 @@ class ProposalRevision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Text | None = None
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = (
-        None
-    )
+    summary: LongText | None = None
     parties: list[Party] | None = Field(default=None, min_length=1, max_length=50)
     ip_assets: list[Text] | None = Field(default=None, max_length=100)
     terms: Terms | None = None
     estimated_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
-    currency: Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Z]{3}$")] | None = None
-    comment: Annotated[str, StringConstraints(max_length=5_000)] = ""
+    currency: CurrencyCode | None = None
+    comment: Comment = ""
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 
 from services.api.errors import invalid_field
 
@@ -26,3 +27,12 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     ):
         raise invalid_field(("query", "cursor"), "not a cursor this API returned", cursor)
     return values
+
+
+def decode_keyset(cursor: str) -> tuple[datetime, str]:
+    """A (timestamp, id) cursor, or a 422 naming `cursor`."""
+    moment, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(moment), row_id
+    except ValueError:
+        raise invalid_field(("query", "cursor"), "not a cursor this API returned", cursor) from None

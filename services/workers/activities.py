@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -93,6 +93,13 @@ class AgreementActivities:
             try:
                 ids = await apply_transition(session, transition)
                 await session.commit()
+            except DataError as err:
+                # The database refuses the values themselves: retrying cannot help.
+                raise ApplicationError(
+                    f"transition {transition.key} holds values the database refuses: {err.orig}",
+                    type="ProjectionDataError",
+                    non_retryable=True,
+                ) from err
             except IntegrityError as err:
                 await session.rollback()
                 if await transition_already_applied(session, transition.key):

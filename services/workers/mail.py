@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from email.message import EmailMessage
+from email.policy import SMTP
 
 from services.config import Settings
 from services.store import Notification
@@ -19,7 +20,9 @@ class Mailer:
         return bool(self._settings.smtp_host)
 
     def compose(self, notification: Notification) -> EmailMessage:
-        message = EmailMessage()
+        # Fold only past RFC 5322's 998 characters: folding at 78 broke subjects that
+        # start with a long word sequence into a leading blank some clients show.
+        message = EmailMessage(policy=SMTP.clone(max_line_length=998))
         message["From"] = self._settings.smtp_sender
         message["To"] = notification.recipient_email
         message["Subject"] = notification.subject

@@ -129,7 +129,7 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
             )
             session.add(notification)
             notification_ids.append(notification.id)
-    return notification_ids
+    return sorted(notification_ids)
 
 
 async def _audience(session: AsyncSession, agreement: Agreement, notice: Notice) -> list[User]:

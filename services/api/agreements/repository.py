@@ -15,7 +15,7 @@ from services.api.agreements.schemas import (
     EventOut,
     PersonRef,
 )
-from services.api.pagination import decode_cursor, encode_cursor
+from services.api.pagination import decode_keyset, encode_cursor
 from services.api.tasks.repository import open_tasks_of
 from services.store import Agreement, AgreementEvent, AgreementParty, Role, User
 from services.store.base import utcnow
@@ -117,16 +117,16 @@ async def list_agreements(
             )
         )
     if filters.text:
-        pattern = f"%{filters.text.lower()}%"
+        # Case-insensitive; % and _ are literal. (SQLite's lower() folds ASCII only.)
+        text = filters.text.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Agreement.title).like(pattern),
-                func.lower(Agreement.summary).like(pattern),
+                func.lower(Agreement.title).contains(text, autoescape=True),
+                func.lower(Agreement.summary).contains(text, autoescape=True),
             )
         )
     if cursor is not None:
-        created, last_id = decode_cursor(cursor, 2)
-        created_at = datetime.fromisoformat(created)
+        created_at, last_id = decode_keyset(cursor)
         stmt = stmt.where(
             or_(
                 Agreement.created_at < created_at,

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.api.tasks.schemas import TaskOut
-from workflows.messages import Party
+from workflows.messages import Party, Reason
 
 
 class PersonRef(BaseModel):
@@ -59,4 +59,4 @@ class EventOut(BaseModel):
 
 
 class Withdrawal(BaseModel):
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: Reason

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements.endpoints import _commands, _detail_or_404
+from services.api.agreements.repository import get_agreement, may_read
 from services.api.agreements.schemas import AgreementDetail
 from services.api.auth import current_user
 from services.api.commands import AgreementCommands
 from services.api.deps import get_session
 from services.api.errors import Conflict, Forbidden, NotFound, invalid_field
 from services.api.tasks import repository
+from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import DecisionIn, TaskOut, TaskPage
 from services.store import Role, User
 from workflows.messages import OUTCOMES_BY_KIND, DecisionCommand, TaskKind, TaskStatus
@@ -45,6 +47,10 @@ async def list_tasks(
             raise invalid_field(("query", "assignee"), "use 'me' or a user id", assignee) from None
         if assignee_id != user.id and user.role != Role.ADMIN:
             raise Forbidden("only admins may read another person's inbox")
+    # Program officers see the tasks of their own agreements, and their own inbox.
+    officer_scope = (
+        user.id if user.role == Role.PROGRAM_OFFICER and assignee_id != user.id else None
+    )
     items, next_cursor = await repository.list_tasks(
         session,
         assignee_id=assignee_id,
@@ -52,6 +58,7 @@ async def list_tasks(
         agreement_id=str(agreement_id) if agreement_id else None,
         cursor=cursor,
         limit=limit,
+        officer_id=officer_scope,
     )
     return TaskPage(items=items, next_cursor=next_cursor)
 
@@ -65,6 +72,10 @@ async def get_task(
     task = await repository.get_task(session, str(task_id))
     if task is None:
         raise NotFound(f"no task {task_id}")
+    if user.role == Role.PROGRAM_OFFICER and not await is_assignee(session, user.id, task):
+        agreement = await get_agreement(session, task.agreement_id)
+        if agreement is None or not may_read(user, agreement):
+            raise Forbidden("program officers may read only the tasks of their own agreements")
     return task
 
 
@@ -87,7 +98,7 @@ async def decide_task(
     task = await repository.get_task(session, str(task_id))
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if not await repository.is_assignee(session, user.id, task):
+    if not await is_assignee(session, user.id, task):
         raise Forbidden("only the task's assignee, or a member of its group, may decide it")
     allowed = OUTCOMES_BY_KIND[TaskKind(task.kind)]
     if decision.outcome not in allowed:

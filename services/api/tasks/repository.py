@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services.api.pagination import decode_cursor, encode_cursor
+from services.api.pagination import decode_keyset, encode_cursor
 from services.api.tasks.schemas import Assignee, DecisionOut, TaskOut
 from services.store import Agreement, Group, GroupMember, Task, TaskDecision, User
 from services.store.base import utcnow
@@ -76,9 +76,15 @@ async def list_tasks(
     agreement_id: str | None,
     cursor: str | None,
     limit: int,
+    officer_id: str | None = None,
 ) -> tuple[list[TaskOut], str | None]:
-    """Tasks by due date; an assignee's inbox leaves out tasks they have already voted on."""
+    """Tasks by due date; an assignee's inbox leaves out tasks they have already voted on.
+
+    `officer_id` keeps only the tasks of that officer's agreements.
+    """
     stmt = _task_rows()
+    if officer_id is not None:
+        stmt = stmt.where(Agreement.officer_id == officer_id)
     if assignee_id is not None:
         stmt = stmt.where(_assigned_to(assignee_id))  # type: ignore[arg-type]
         if status == TaskStatus.OPEN:
@@ -91,8 +97,7 @@ async def list_tasks(
     if agreement_id is not None:
         stmt = stmt.where(Task.agreement_id == agreement_id)
     if cursor is not None:
-        due, task_id = decode_cursor(cursor, 2)
-        due_at = datetime.fromisoformat(due)
+        due_at, task_id = decode_keyset(cursor)
         stmt = stmt.where(or_(Task.due_at > due_at, and_(Task.due_at == due_at, Task.id > task_id)))
     rows = await session.execute(stmt.order_by(Task.due_at, Task.id).limit(limit + 1))
     now = utcnow()

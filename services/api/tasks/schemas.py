@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from workflows.messages import ReviewOutcome
+from workflows.messages import Comment, ReviewOutcome
 
 
 class Assignee(BaseModel):
@@ -58,8 +59,15 @@ class DecisionIn(BaseModel):
         max_length=40,
         description="review: approve | reject | request_changes",
     )
-    comment: str = Field(default="", max_length=5000, validate_default=True)
+    comment: Comment = Field(default="", validate_default=True)
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _storable(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if "\\u0000" in json.dumps(data):
+            raise ValueError("must not contain NUL characters")
+        return data
 
     @field_validator("comment")
     @classmethod

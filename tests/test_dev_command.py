@@ -1,0 +1,92 @@
+"""`accord dev`, the README's first command, as real processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.factories import proposal
+from tests.stack import free_port
+
+ACCORD = Path(sys.executable).parent / "accord"
+
+
+async def _start(
+    env: dict[str, str], api_port: int, ui_port: int
+) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(ACCORD),
+        "dev",
+        "--port",
+        str(api_port),
+        "--ui-port",
+        str(ui_port),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    output = ""
+    async with asyncio.timeout(120):
+        while "Press Ctrl-C" not in output:
+            line = await process.stdout.readline()
+            assert line, f"accord dev exited early:\n{output}"
+            output += line.decode()
+    return process, output
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(60):
+        assert process.stdout is not None
+        await process.stdout.read()
+        return await process.wait()
+
+
+def _token(banner: str, name: str) -> str:
+    match = re.search(rf"{name}\s+\w+\s+(acc_\S+)", banner)
+    assert match, banner
+    return match.group(1)
+
+
+async def test_dev_runs_the_service_stops_on_ctrl_c_and_keeps_data(tmp_path: Path) -> None:
+    api_port, ui_port, temporal_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "ACCORD_VAR_DIR": str(tmp_path),
+        "ACCORD_DATABASE_URL": f"sqlite:///{tmp_path / 'accord.db'}",
+        "ACCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+    }
+    api = f"http://127.0.0.1:{api_port}"
+
+    process, banner = await _start(env, api_port, ui_port)
+    try:
+        officer = _token(banner, "Olivia Officer")
+        async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+            assert (await client.get("/readyz")).json()["status"] == "ready"
+            created = await client.post(
+                "/v1/proposals", json=proposal(), headers={"Authorization": f"Bearer {officer}"}
+            )
+            assert created.status_code == 201, created.text
+            assert created.json()["status"] == "in_review"
+    finally:
+        code = await _stop(process)
+    assert code == 0
+    assert (tmp_path / "temporal.db").exists()
+
+    process, banner = await _start(env, api_port, ui_port)
+    try:
+        assert _token(banner, "Olivia Officer") == officer
+        async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+            listed = await client.get(
+                "/v1/agreements", headers={"Authorization": f"Bearer {officer}"}
+            )
+            assert [a["id"] for a in listed.json()["items"]] == [created.json()["id"]]
+    finally:
+        assert await _stop(process) == 0
