@@ -55,7 +55,9 @@ def _token(banner: str, name: str) -> str:
     return match.group(1)
 
 
-async def test_dev_runs_the_service_stops_on_ctrl_c_and_keeps_data(tmp_path: Path) -> None:
+async def test_dev_runs_the_service_and_a_review_survives_a_restart_of_everything(
+    tmp_path: Path,
+) -> None:
     api_port, ui_port, temporal_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -80,13 +82,24 @@ async def test_dev_runs_the_service_stops_on_ctrl_c_and_keeps_data(tmp_path: Pat
     assert code == 0
     assert (tmp_path / "temporal.db").exists()
 
+    # Every process stopped mid-review; the second run picks the review up where it was.
     process, banner = await _start(env, api_port, ui_port)
     try:
         assert _token(banner, "Olivia Officer") == officer
+        reviewer = {"Authorization": f"Bearer {_token(banner, 'Rita Reviewer')}"}
         async with httpx.AsyncClient(base_url=api, timeout=30) as client:
             listed = await client.get(
                 "/v1/agreements", headers={"Authorization": f"Bearer {officer}"}
             )
             assert [a["id"] for a in listed.json()["items"]] == [created.json()["id"]]
+            inbox = (await client.get("/v1/tasks?assignee=me", headers=reviewer)).json()
+            task_id = inbox["items"][0]["id"]
+            decided = await client.post(
+                f"/v1/tasks/{task_id}/decision",
+                json={"outcome": "approve", "comment": "after the restart"},
+                headers=reviewer,
+            )
+            assert decided.status_code == 200, decided.text
+            assert [t["step_key"] for t in decided.json()["open_tasks"]] == ["legal"]
     finally:
         assert await _stop(process) == 0

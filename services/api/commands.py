@@ -65,10 +65,13 @@ class AgreementCommands:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
+        # No fixed update id: the server would answer a retry after a failed run with
+        # that run's failure instead of starting a new one. `submit` is idempotent, so
+        # concurrent retries on a running workflow get the same agreement anyway.
         try:
             return await self._send(
                 self._client.execute_update_with_start_workflow(
-                    AgreementWorkflow.submit, start_workflow_operation=operation, id="submit"
+                    AgreementWorkflow.submit, start_workflow_operation=operation
                 )
             )
         except WorkflowAlreadyStartedError:
