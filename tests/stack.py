@@ -93,13 +93,17 @@ class Stack:
         """An HTTP client authenticated as the demo user with this key (e.g. 'reviewer1')."""
         if key not in self.actors:
             email = next(u.email for u in DEMO_USERS if u.key == key)
-            self.actors[key] = httpx.AsyncClient(
-                transport=self.api._transport,
-                base_url=str(self.api.base_url),
-                headers={"Authorization": f"Bearer {self.tokens[email]}"},
-                timeout=60,
-            )
+            self.actors[key] = self.client_for(self.tokens[email])
         return self.actors[key]
+
+    def client_for(self, token: str) -> httpx.AsyncClient:
+        """An HTTP client of the in-process API that sends this bearer token."""
+        return httpx.AsyncClient(
+            transport=self.api._transport,
+            base_url=str(self.api.base_url),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
 
     def start_worker(self) -> Worker:
         activities = AgreementActivities(self.sessions, self.settings, Mailer(self.settings))

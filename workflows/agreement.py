@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         OUTCOMES_BY_KIND,
         AgreementInput,
         AgreementStatus,
-        DecisionCommand,
+        Decision,
         Notice,
         NoticeKind,
         OpenTask,
@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         Transition,
         UpdateResult,
-        Vote,
         WithdrawalCommand,
     )
 
@@ -121,20 +120,13 @@ class AgreementWorkflow:
         return self._result()
 
     @workflow.update
-    async def decide(self, command: DecisionCommand) -> UpdateResult:
+    async def decide(self, command: Decision) -> UpdateResult:
         async with self._lock:
             task = self._decidable_task(command)
             opening = task.opening
-            vote = Vote(
-                task_id=opening.task_id,
-                actor_id=command.actor_id,
-                outcome=command.outcome,
-                comment=command.comment,
-                data=command.data,
-            )
             base = dict(
                 actor_id=command.actor_id,
-                votes=[vote],
+                votes=[command],
                 data={
                     "task_id": opening.task_id,
                     "step": opening.step_key,
@@ -169,7 +161,7 @@ class AgreementWorkflow:
             return self._result()
 
     @decide.validator
-    def _validate_decide(self, command: DecisionCommand) -> None:
+    def _validate_decide(self, command: Decision) -> None:
         self._decidable_task(command)
 
     @workflow.update
@@ -247,9 +239,7 @@ class AgreementWorkflow:
         self._plan = plan
         self._track(opening)
 
-    async def _approve(
-        self, task: OpenTask, command: DecisionCommand, base: dict[str, Any]
-    ) -> None:
+    async def _approve(self, task: OpenTask, command: Decision, base: dict[str, Any]) -> None:
         opening = task.opening
         approvals = len(task.voters) + 1
         base["data"] |= {"approvals": approvals, "approvals_required": opening.approvals_required}
@@ -467,7 +457,7 @@ class AgreementWorkflow:
             body += f"\n\nComment: {comment}"
         return Notice(kind=kind, audience="officer", subject=f"'{title}' {what}", body=body)
 
-    def _decidable_task(self, command: DecisionCommand) -> OpenTask:
+    def _decidable_task(self, command: Decision) -> OpenTask:
         if self._status is None:
             raise ApplicationError(
                 "agreement is not submitted yet", type=CommandRejected.NOT_SUBMITTED

@@ -248,7 +248,9 @@ class AgreementStart(BaseModel):
     request_hash: str | None = None
 
 
-class DecisionCommand(BaseModel):
+class Decision(BaseModel):
+    """One person's decision on a task: the command the API sends, and the vote recorded."""
+
     task_id: str
     actor_id: str
     outcome: str
@@ -293,14 +295,6 @@ class TaskClosing(BaseModel):
     outcome: str | None = None
 
 
-class Vote(BaseModel):
-    task_id: str
-    actor_id: str
-    outcome: str
-    comment: str = ""
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
 class NoticeKind(StrEnum):
     TASK_ASSIGNED = "task_assigned"
     REMINDER = "reminder"
@@ -332,7 +326,7 @@ class Transition(BaseModel):
     create: AgreementStart | None = None
     revised: Proposal | None = None
     revision_number: int | None = None
-    votes: list[Vote] = Field(default_factory=list)
+    votes: list[Decision] = Field(default_factory=list)
     closes: list[TaskClosing] = Field(default_factory=list)
     opens: list[TaskOpening] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)

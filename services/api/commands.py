@@ -23,7 +23,7 @@ from workflows.agreement import AgreementWorkflow, CommandRejected
 from workflows.messages import (
     AgreementInput,
     AgreementStart,
-    DecisionCommand,
+    Decision,
     RevisionCommand,
     UpdateResult,
     WithdrawalCommand,
@@ -77,7 +77,7 @@ class AgreementCommands:
         except WorkflowAlreadyStartedError:
             return None
 
-    async def decide(self, agreement_id: str, command: DecisionCommand) -> UpdateResult:
+    async def decide(self, agreement_id: str, command: Decision) -> UpdateResult:
         handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
         return await self._send(handle.execute_update(AgreementWorkflow.decide, command))
 

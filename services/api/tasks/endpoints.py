@@ -19,7 +19,7 @@ from services.api.tasks import repository
 from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import DecisionIn, TaskOut, TaskPage
 from services.store import Role, User
-from workflows.messages import OUTCOMES_BY_KIND, DecisionCommand, TaskKind, TaskStatus
+from workflows.messages import OUTCOMES_BY_KIND, Decision, TaskKind, TaskStatus
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -113,7 +113,7 @@ async def decide_task(
         raise Conflict("you have already decided this task")
     await commands.decide(
         task.agreement_id,
-        DecisionCommand(
+        Decision(
             task_id=task.id,
             actor_id=user.id,
             outcome=decision.outcome,

@@ -75,11 +75,7 @@ async def other_officer(stack: Stack, watch: Watch) -> AsyncIterator[httpx.Async
         },
     )
     assert created.status_code == 201, created.text
-    async with httpx.AsyncClient(
-        transport=stack.api._transport,
-        base_url=str(stack.api.base_url),
-        headers={"Authorization": f"Bearer {created.json()['token']}"},
-    ) as client:
+    async with stack.client_for(created.json()["token"]) as client:
         yield watch(client)
 
 

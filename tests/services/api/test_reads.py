@@ -73,11 +73,7 @@ async def other_officer(stack: Stack) -> AsyncIterator[Person]:
     """A second program officer, created by the admin."""
     created = await stack.actor("admin").post("/v1/users", json=new_user_body())
     assert created.status_code == 201, created.text
-    async with httpx.AsyncClient(
-        transport=stack.api._transport,
-        base_url=str(stack.api.base_url),
-        headers={"Authorization": f"Bearer {created.json()['token']}"},
-    ) as client:
+    async with stack.client_for(created.json()["token"]) as client:
         yield Person(created.json()["id"], client)
 
 
