@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         OpenTask,
         PersistedTransition,
         Proposal,
+        Reassignment,
         ReviewOutcome,
         ReviewPlan,
         RevisionCommand,
@@ -63,6 +64,7 @@ class CommandRejected:
     TASK_NOT_OPEN = "TaskNotOpen"
     ALREADY_DECIDED = "TaskAlreadyDecided"
     INVALID_OUTCOME = "InvalidOutcome"
+    INVALID_ASSIGNEE = "InvalidAssignee"
     WRONG_STATUS = "AgreementStatusConflict"
     SUBMISSION_FAILED = "SubmissionFailed"
 
@@ -194,6 +196,47 @@ class AgreementWorkflow:
     @revise.validator
     def _validate_revise(self, command: RevisionCommand) -> None:
         self._require_status(AgreementStatus.CHANGES_REQUESTED, "revised")
+
+    @workflow.update
+    async def reassign(self, command: Reassignment) -> UpdateResult:
+        async with self._lock:
+            task = self._open_task(command.task_id)
+            opening = task.opening.model_copy(
+                update={
+                    "user_id": command.user_id,
+                    "group_id": command.group_id,
+                    "due_at": command.due_at or task.opening.due_at,
+                }
+            )
+            await self._apply(
+                event_type="task_reassigned",
+                to_status=self.status,
+                actor_id=command.actor_id,
+                reassigns=[opening],
+                notices=[self._assigned_notice(opening)],
+                data={
+                    "task_id": opening.task_id,
+                    "step": opening.step_key,
+                    "user_id": command.user_id,
+                    "group_id": command.group_id,
+                    "due_at": opening.due_at.isoformat(),
+                    "reason": command.reason,
+                },
+            )
+            task.opening = opening
+            if command.due_at is not None:
+                # A new due date restarts the reminders from now.
+                task.created_at = workflow.now()
+                task.notices_sent = []
+            return self._result()
+
+    @reassign.validator
+    def _validate_reassign(self, command: Reassignment) -> None:
+        self._open_task(command.task_id)
+        if (command.user_id is None) == (command.group_id is None):
+            raise ApplicationError(
+                "name either a user or a group", type=CommandRejected.INVALID_ASSIGNEE
+            )
 
     @workflow.update
     async def withdraw(self, command: WithdrawalCommand) -> UpdateResult:
@@ -457,14 +500,18 @@ class AgreementWorkflow:
             body += f"\n\nComment: {comment}"
         return Notice(kind=kind, audience="officer", subject=f"'{title}' {what}", body=body)
 
-    def _decidable_task(self, command: Decision) -> OpenTask:
+    def _open_task(self, task_id: str) -> OpenTask:
         if self._status is None:
             raise ApplicationError(
                 "agreement is not submitted yet", type=CommandRejected.NOT_SUBMITTED
             )
-        task = self._open.get(command.task_id)
+        task = self._open.get(task_id)
         if task is None:
             raise ApplicationError("task is no longer open", type=CommandRejected.TASK_NOT_OPEN)
+        return task
+
+    def _decidable_task(self, command: Decision) -> OpenTask:
+        task = self._open_task(command.task_id)
         if command.outcome not in OUTCOMES_BY_KIND[task.opening.kind]:
             allowed = ", ".join(sorted(OUTCOMES_BY_KIND[task.opening.kind]))
             raise ApplicationError(

@@ -263,6 +263,17 @@ class RevisionCommand(BaseModel):
     revision: ProposalRevision
 
 
+class Reassignment(BaseModel):
+    """An admin hands an open task to another user or group, possibly with a new due date."""
+
+    task_id: str
+    actor_id: str
+    user_id: str | None = None
+    group_id: str | None = None
+    due_at: datetime | None = None
+    reason: str
+
+
 class WithdrawalCommand(BaseModel):
     actor_id: str
     reason: str = ""
@@ -329,6 +340,7 @@ class Transition(BaseModel):
     votes: list[Decision] = Field(default_factory=list)
     closes: list[TaskClosing] = Field(default_factory=list)
     opens: list[TaskOpening] = Field(default_factory=list)
+    reassigns: list[TaskOpening] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
     reminded_task_id: str | None = None
     escalated_task_id: str | None = None
@@ -344,6 +356,7 @@ class PersistedTransition(BaseModel):
 
 class OpenTask(BaseModel):
     opening: TaskOpening
+    # When the reminder schedule started: the task's creation, or its last new due date.
     created_at: datetime
     voters: list[str] = Field(default_factory=list)
     notices_sent: list[str] = Field(default_factory=list)

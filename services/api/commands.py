@@ -24,6 +24,7 @@ from workflows.messages import (
     AgreementInput,
     AgreementStart,
     Decision,
+    Reassignment,
     RevisionCommand,
     UpdateResult,
     WithdrawalCommand,
@@ -85,6 +86,10 @@ class AgreementCommands:
         handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
         return await self._send(handle.execute_update(AgreementWorkflow.revise, command))
 
+    async def reassign(self, agreement_id: str, command: Reassignment) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.reassign, command))
+
     async def withdraw(self, agreement_id: str, command: WithdrawalCommand) -> UpdateResult:
         handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
         return await self._send(handle.execute_update(AgreementWorkflow.withdraw, command))
@@ -119,5 +124,7 @@ def _refusal(err: WorkflowUpdateFailedError) -> AccordError | Exception:
             return Conflict(cause.message)
         if cause.type == CommandRejected.INVALID_OUTCOME:
             return invalid_field(("body", "outcome"), cause.message, None)
+        if cause.type == CommandRejected.INVALID_ASSIGNEE:
+            return invalid_field(("body",), cause.message, None)
     message = getattr(cause, "message", None) or str(err)
     return Unavailable(f"the command could not be applied: {message}")

@@ -73,6 +73,20 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
                 created_at=t.at,
             )
         )
+    for assignment in t.reassigns:
+        current_due = await session.scalar(select(Task.due_at).where(Task.id == assignment.task_id))
+        moved = current_due != assignment.due_at
+        await session.execute(
+            update(Task)
+            .where(Task.id == assignment.task_id, Task.status == TaskStatus.OPEN)
+            .values(
+                assignee_user_id=assignment.user_id,
+                assignee_group_id=assignment.group_id,
+                due_at=assignment.due_at,
+                # A new due date starts the reminders afresh.
+                **({"reminded_at": None, "escalated_at": None} if moved else {}),
+            )
+        )
     for vote in t.votes:
         session.add(
             TaskDecision(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,22 @@ async def test_a_decided_task_gets_no_more_reminders(fast_stack: Stack, mailbox:
         "submitted",
         "review_completed",
     ]
+
+
+async def test_a_new_due_date_restarts_the_reminders(fast_stack: Stack, mailbox: Mailbox) -> None:
+    stack = fast_stack
+    submitted = await submit(stack)
+    task = await current_task(stack, submitted["id"])
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    response = await stack.actor("admin").post(
+        f"/v1/tasks/{task['id']}/assignment",
+        json={"group": "technical-review", "due_at": later, "reason": "extension"},
+    )
+    assert response.status_code == 200, response.text
+
+    # Long enough for the old schedule to have reminded and escalated.
+    other = await submit(stack)
+    await mailbox.wait_for(_about(other["title"], "Overdue"))
+    assert not [m for m in mailbox.messages() if _about(submitted["title"], "Reminder")(m)]
+    extended = await current_task(stack, submitted["id"])
+    assert extended["overdue"] is False

@@ -6,20 +6,22 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements.endpoints import _commands, _detail_or_404
 from services.api.agreements.repository import get_agreement, may_read
 from services.api.agreements.schemas import AgreementDetail
-from services.api.auth import current_user
+from services.api.auth import current_user, require_role
 from services.api.commands import AgreementCommands
 from services.api.deps import get_session
 from services.api.errors import Conflict, Forbidden, NotFound, invalid_field
 from services.api.tasks import repository
 from services.api.tasks.repository import is_assignee
-from services.api.tasks.schemas import DecisionIn, TaskOut, TaskPage
-from services.store import Role, User
-from workflows.messages import OUTCOMES_BY_KIND, Decision, TaskKind, TaskStatus
+from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut, TaskPage
+from services.store import Group, Role, User
+from services.store.base import utcnow
+from workflows.messages import OUTCOMES_BY_KIND, Decision, Reassignment, TaskKind, TaskStatus
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -122,3 +124,56 @@ async def decide_task(
         ),
     )
     return await _detail_or_404(session, task.agreement_id)
+
+
+@router.post(
+    "/{task_id}/assignment",
+    response_model=TaskOut,
+    responses={
+        403: {"description": "Only admins reassign tasks"},
+        409: {"description": "The task is no longer open"},
+    },
+)
+async def reassign_task(
+    task_id: UUID,
+    assignment: AssignmentIn,
+    user: User = Depends(require_role(Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+    commands: AgreementCommands = Depends(_commands),
+) -> TaskOut:
+    """Hand a stalled task to someone else; the new assignees are notified."""
+    task = await repository.get_task(session, str(task_id))
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"task is {task.status}; only open tasks can be reassigned")
+    user_id = group_id = None
+    if assignment.user_id is not None:
+        assignee = await session.get(User, str(assignment.user_id))
+        if assignee is None or not assignee.active:
+            raise invalid_field(
+                ("body", "user_id"), "no active user with this id", str(assignment.user_id)
+            )
+        user_id = assignee.id
+    else:
+        group_id = await session.scalar(select(Group.id).where(Group.slug == assignment.group))
+        if group_id is None:
+            raise invalid_field(("body", "group"), "no group with this slug", assignment.group)
+    if assignment.due_at is not None and assignment.due_at <= utcnow():
+        raise invalid_field(
+            ("body", "due_at"), "must be in the future", assignment.due_at.isoformat()
+        )
+    await commands.reassign(
+        task.agreement_id,
+        Reassignment(
+            task_id=task.id,
+            actor_id=user.id,
+            user_id=user_id,
+            group_id=group_id,
+            due_at=assignment.due_at,
+            reason=assignment.reason,
+        ),
+    )
+    updated = await repository.get_task(session, task.id)
+    assert updated is not None
+    return updated

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
+from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from workflows.messages import Comment, ReviewOutcome
+from workflows.messages import Comment, Reason, ReviewOutcome
 
 
 class Assignee(BaseModel):
@@ -76,3 +84,18 @@ class DecisionIn(BaseModel):
         if outcome in _NEEDS_COMMENT and not comment.strip():
             raise ValueError(f"a comment is required to {outcome.replace('_', ' ')}")
         return comment
+
+
+class AssignmentIn(BaseModel):
+    """Hand an open task to one user or one group (by slug), optionally with a new due date."""
+
+    user_id: UUID | None = None
+    group: str | None = Field(default=None, min_length=1, max_length=64)
+    due_at: AwareDatetime | None = Field(default=None, description="Must be in the future")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one_assignee(self) -> Self:
+        if (self.user_id is None) == (self.group is None):
+            raise ValueError("give either user_id or group")
+        return self
