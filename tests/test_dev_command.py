@@ -101,5 +101,8 @@ async def test_dev_runs_the_service_and_a_review_survives_a_restart_of_everythin
             )
             assert decided.status_code == 200, decided.text
             assert [t["step_key"] for t in decided.json()["open_tasks"]] == ["legal"]
+            # No SMTP server here: notifications wait in the in-app inbox.
+            notices = (await client.get("/v1/notifications", headers=reviewer)).json()
+            assert {(n["kind"], n["status"]) for n in notices} == {("task_assigned", "not_sent")}
     finally:
         assert await _stop(process) == 0

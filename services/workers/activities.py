@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from services.config import Settings
 from services.store import Group, Notification
 from services.store.base import utcnow
+from services.store.session import write_gate
 from services.workers.mail import Mailer
 from services.workers.projection import (
     apply_transition,
@@ -38,6 +39,7 @@ class AgreementActivities:
         self, sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
     ) -> None:
         self._sessions = sessions
+        self._write_gate = write_gate(sessions.kw["bind"])
         self._settings = settings
         self._mailer = mailer
         self._policy: tuple[Path, float, ReviewPolicy] | None = None
@@ -86,7 +88,7 @@ class AgreementActivities:
     @activity.defn(name=PERSIST_TRANSITION)
     async def persist_transition(self, transition: Transition) -> PersistedTransition:
         """Write one transition once, whatever the number of attempts."""
-        async with self._sessions() as session:
+        async with self._write_gate, self._sessions() as session:
             if await transition_already_applied(session, transition.key):
                 ids = await notification_ids_for(session, transition.key)
                 return PersistedTransition(seq=transition.seq, notification_ids=ids)
@@ -115,7 +117,7 @@ class AgreementActivities:
 
     @activity.defn(name=DELIVER_NOTIFICATIONS)
     async def deliver_notifications(self, notification_ids: list[str]) -> None:
-        """Send pending outbox rows by e-mail; each row is committed as soon as it is sent."""
+        """Send pending outbox rows by e-mail, recording each outcome as soon as it is known."""
         async with self._sessions() as session:
             pending = list(
                 await session.scalars(
@@ -124,28 +126,39 @@ class AgreementActivities:
                     .order_by(Notification.id)
                 )
             )
+        # No transaction stays open while mail is sent: a slow SMTP server holds no lock.
+        if not self._mailer.configured:
+            await self._record(
+                [n.id for n in pending],
+                attempted=False,
+                status="not_sent",
+                last_error="no SMTP server configured",
+            )
             for notification in pending:
-                if not self._mailer.configured:
-                    notification.status = "not_sent"
-                    notification.last_error = "no SMTP server configured"
-                    log.info(
-                        "notification %s to %s: %s",
-                        notification.kind,
-                        notification.recipient_email,
-                        notification.subject,
-                    )
-                    continue
-                notification.attempts += 1
-                try:
-                    await self._mailer.send(self._mailer.compose(notification))
-                except OSError as err:
-                    notification.last_error = f"{type(err).__name__}: {err}"
-                    await session.commit()
-                    raise
-                notification.status = "sent"
-                notification.sent_at = utcnow()
-                notification.last_error = None
-                await session.commit()
+                log.info(
+                    "notification %s to %s: %s",
+                    notification.kind,
+                    notification.recipient_email,
+                    notification.subject,
+                )
+            return
+        for notification in pending:
+            try:
+                await self._mailer.send(self._mailer.compose(notification))
+            except OSError as err:
+                await self._record([notification.id], last_error=f"{type(err).__name__}: {err}")
+                raise
+            await self._record([notification.id], status="sent", sent_at=utcnow(), last_error=None)
+
+    async def _record(
+        self, notification_ids: list[str], *, attempted: bool = True, **values: object
+    ) -> None:
+        if attempted:
+            values["attempts"] = Notification.attempts + 1
+        async with self._write_gate, self._sessions() as session:
+            await session.execute(
+                update(Notification).where(Notification.id.in_(notification_ids)).values(**values)
+            )
             await session.commit()
 
     def _review_policy(self) -> ReviewPolicy:
