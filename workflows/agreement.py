@@ -69,6 +69,22 @@ class CommandRejected:
     SUBMISSION_FAILED = "SubmissionFailed"
 
 
+def _plan_data(plan: ReviewPlan) -> dict[str, Any]:
+    """The plan as the timeline records it, so readers can show the steps still ahead."""
+    return {
+        "policy_version": plan.policy_version,
+        "steps": [
+            {
+                "key": step.key,
+                "name": step.name,
+                "group": step.group_slug,
+                "approvals_required": step.approvals_required,
+            }
+            for step in plan.steps
+        ],
+    }
+
+
 @workflow.defn(name="Agreement")
 class AgreementWorkflow:
     @workflow.init
@@ -185,7 +201,7 @@ class AgreementWorkflow:
                 data={
                     "changed": changed,
                     "comment": command.revision.comment,
-                    "policy_version": plan.policy_version,
+                    **_plan_data(plan),
                 },
             )
             self._proposal, self._plan, self._step_index = proposal, plan, 0
@@ -277,7 +293,7 @@ class AgreementWorkflow:
             create=self._start,
             opens=[opening],
             notices=[self._assigned_notice(opening)],
-            data={"policy_version": plan.policy_version, "steps": [s.key for s in plan.steps]},
+            data=_plan_data(plan),
         )
         self._plan = plan
         self._track(opening)

@@ -220,7 +220,12 @@ async def test_policy_adds_security_for_watch_list_and_finance_for_high_value(
     final = await approve_step(stack, agreement_id, "finance", "admin")
     assert final["status"] == "ip_clearance"
     first = (await events(stack, agreement_id))[0]
-    assert first["data"]["steps"] == ["technical", "legal", "security", "finance"]
+    assert [s["key"] for s in first["data"]["steps"]] == [
+        "technical",
+        "legal",
+        "security",
+        "finance",
+    ]
 
 
 async def test_detail_shows_open_tasks_with_assignee_and_due_date(stack: Stack) -> None:
@@ -235,3 +240,38 @@ async def test_detail_shows_open_tasks_with_assignee_and_due_date(stack: Stack) 
     assert task["due_at"] > detail["created_at"]
     assert task["overdue"] is False
     assert detail["days_in_stage"] >= 0
+
+
+async def test_detail_shows_the_review_steps_of_the_current_round(stack: Stack) -> None:
+    submitted = await submit(stack)
+    assert [(s["key"], s["status"]) for s in submitted["review_steps"]] == [
+        ("technical", "in_progress"),
+        ("legal", "not_reached"),
+    ]
+    assert submitted["review_steps"][0]["task_id"] == submitted["open_tasks"][0]["id"]
+    assert submitted["review_steps"][1] | {"status": None} == {
+        "key": "legal",
+        "name": "Legal review",
+        "group": "legal-review",
+        "approvals_required": 1,
+        "status": None,
+        "task_id": None,
+    }
+
+    await approve_step(stack, submitted["id"], "technical", "reviewer1")
+    legal = await current_task(stack, submitted["id"])
+    returned = await decide(stack, "reviewer2", legal["id"], "request_changes", "fix terms")
+    assert [(s["key"], s["status"]) for s in returned.json()["review_steps"]] == [
+        ("technical", "approved"),
+        ("legal", "changes_requested"),
+    ]
+
+    revised = await stack.actor("officer").post(
+        f"/v1/agreements/{submitted['id']}/revisions", json={"estimated_value": "1500000"}
+    )
+    # The new round follows the re-planned policy: the higher value adds finance.
+    assert [(s["key"], s["status"]) for s in revised.json()["review_steps"]] == [
+        ("technical", "in_progress"),
+        ("legal", "not_reached"),
+        ("finance", "not_reached"),
+    ]

@@ -14,12 +14,14 @@ from services.api.agreements.schemas import (
     AgreementSummary,
     EventOut,
     PersonRef,
+    ReviewStepOut,
+    StepStatus,
 )
 from services.api.pagination import decode_keyset, encode_cursor
 from services.api.tasks.repository import open_tasks_of
-from services.store import Agreement, AgreementEvent, AgreementParty, Role, User
+from services.store import Agreement, AgreementEvent, AgreementParty, Role, Task, User
 from services.store.base import utcnow
-from workflows.messages import AgreementStatus, Party
+from workflows.messages import AgreementStatus, Party, ReviewOutcome, TaskKind, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,47 @@ async def agreement_detail(session: AsyncSession, agreement_id: str) -> Agreemen
         policy_version=agreement.policy_version,
         workflow_id=agreement.workflow_id,
         open_tasks=await open_tasks_of(session, agreement_id),
+        review_steps=await review_steps(session, agreement),
     )
+
+
+_STEP_STATUS: dict[tuple[str, str | None], StepStatus] = {
+    (TaskStatus.OPEN, None): "in_progress",
+    (TaskStatus.DONE, ReviewOutcome.APPROVE): "approved",
+    (TaskStatus.DONE, ReviewOutcome.REJECT): "rejected",
+    (TaskStatus.DONE, ReviewOutcome.REQUEST_CHANGES): "changes_requested",
+    (TaskStatus.CANCELLED, None): "cancelled",
+    (TaskStatus.EXPIRED, None): "expired",
+}
+
+
+async def review_steps(session: AsyncSession, agreement: Agreement) -> list[ReviewStepOut]:
+    """The plan of the current round (from its submitted/revised event) beside its tasks."""
+    plan = await session.scalar(
+        select(AgreementEvent.data)
+        .where(
+            AgreementEvent.agreement_id == agreement.id,
+            AgreementEvent.type.in_(("submitted", "revised")),
+        )
+        .order_by(AgreementEvent.seq.desc())
+        .limit(1)
+    )
+    tasks = {
+        task.step_key: task
+        for task in await session.scalars(
+            select(Task).where(
+                Task.agreement_id == agreement.id,
+                Task.round == agreement.revision,
+                Task.kind == TaskKind.REVIEW,
+            )
+        )
+    }
+    steps = []
+    for step in (plan or {}).get("steps", []):
+        task = tasks.get(step["key"])
+        status: StepStatus = _STEP_STATUS[(task.status, task.outcome)] if task else "not_reached"
+        steps.append(ReviewStepOut(**step, status=status, task_id=task.id if task else None))
+    return steps
 
 
 async def list_agreements(

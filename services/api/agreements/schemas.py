@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -34,6 +34,26 @@ class AgreementSummary(BaseModel):
     days_in_stage: float = Field(description="Days since the agreement entered its status")
 
 
+StepStatus = Literal[
+    "not_reached",
+    "in_progress",
+    "approved",
+    "rejected",
+    "changes_requested",
+    "cancelled",
+    "expired",
+]
+
+
+class ReviewStepOut(BaseModel):
+    key: str
+    name: str
+    group: str
+    approvals_required: int
+    status: StepStatus
+    task_id: str | None
+
+
 class AgreementDetail(AgreementSummary):
     summary: str
     ip_assets: list[str]
@@ -41,6 +61,9 @@ class AgreementDetail(AgreementSummary):
     policy_version: str | None
     workflow_id: str
     open_tasks: list[TaskOut]
+    review_steps: list[ReviewStepOut] = Field(
+        description="The current review round's plan, step by step"
+    )
 
 
 class AgreementPage(BaseModel):
