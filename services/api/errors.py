@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 
 class AccordError(Exception):
@@ -47,6 +48,34 @@ class Unavailable(AccordError):
 class Pending(AccordError):
     status_code = 504
     error = "not_confirmed"
+
+
+class ErrorOut(BaseModel):
+    """Every error but a 422: a code and a sentence for a person."""
+
+    error: str
+    detail: str
+
+
+_MEANINGS = {
+    401: "No valid bearer token",
+    403: "The caller may not do this",
+    404: "No such resource",
+    409: "The resource's state does not allow this",
+    503: "The database or the workflow service is unavailable",
+    504: "The workflow did not confirm in time; the command may still apply",
+}
+
+
+def documented(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses; `meanings` overrides by `s<status>`."""
+    return {
+        status: {"model": ErrorOut, "description": meanings.get(f"s{status}", _MEANINGS[status])}
+        for status in statuses
+    }
+
+
+COMMAND_ERRORS = (403, 404, 409, 503, 504)
 
 
 def invalid_field(

@@ -21,7 +21,14 @@ from services.api.agreements.schemas import (
 from services.api.auth import current_user, require_role
 from services.api.commands import AgreementCommands
 from services.api.deps import get_session, get_settings_dep, get_temporal
-from services.api.errors import Conflict, Forbidden, NotFound, Unavailable
+from services.api.errors import (
+    COMMAND_ERRORS,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    documented,
+)
 from services.config import Settings
 from services.store import Agreement, Role, User
 from workflows.messages import (
@@ -35,7 +42,7 @@ from workflows.messages import (
     WithdrawalCommand,
 )
 
-router = APIRouter(prefix="/v1", tags=["agreements"])
+router = APIRouter(prefix="/v1", tags=["agreements"], responses=documented(401))
 
 # Submissions with the same officer and Idempotency-Key map to the same agreement id, so
 # concurrent retries meet at one workflow id and its deduplicated "submit" update.
@@ -54,7 +61,9 @@ def _commands(
     "/proposals",
     status_code=201,
     response_model=AgreementDetail,
-    responses={409: {"description": "Idempotency-Key reused for a different proposal"}},
+    responses=documented(
+        403, 409, 503, 504, s409="The Idempotency-Key was used for a different proposal"
+    ),
 )
 async def submit_proposal(
     proposal: Proposal,
@@ -105,7 +114,7 @@ async def _replay(
     return await _detail_or_404(session, earlier.id)
 
 
-@router.get("/agreements", response_model=AgreementPage)
+@router.get("/agreements", response_model=AgreementPage, responses=documented(403))
 async def list_agreements(
     status: AgreementStatus | None = None,
     kind: AgreementKind | None = None,
@@ -135,7 +144,9 @@ async def list_agreements(
     return AgreementPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/agreements/{agreement_id}", response_model=AgreementDetail)
+@router.get(
+    "/agreements/{agreement_id}", response_model=AgreementDetail, responses=documented(403, 404)
+)
 async def get_agreement(
     agreement_id: UUID,
     user: User = Depends(current_user),
@@ -145,7 +156,11 @@ async def get_agreement(
     return await _detail_or_404(session, str(agreement_id))
 
 
-@router.get("/agreements/{agreement_id}/events", response_model=list[EventOut])
+@router.get(
+    "/agreements/{agreement_id}/events",
+    response_model=list[EventOut],
+    responses=documented(403, 404),
+)
 async def list_events(
     agreement_id: UUID,
     after_seq: Annotated[int, Query(ge=0)] = 0,
@@ -160,7 +175,11 @@ async def list_events(
     )
 
 
-@router.post("/agreements/{agreement_id}/revisions", response_model=AgreementDetail)
+@router.post(
+    "/agreements/{agreement_id}/revisions",
+    response_model=AgreementDetail,
+    responses=documented(*COMMAND_ERRORS),
+)
 async def revise_agreement(
     agreement_id: UUID,
     revision: ProposalRevision,
@@ -176,7 +195,11 @@ async def revise_agreement(
     return await _detail_or_404(session, str(agreement_id))
 
 
-@router.post("/agreements/{agreement_id}/withdrawal", response_model=AgreementDetail)
+@router.post(
+    "/agreements/{agreement_id}/withdrawal",
+    response_model=AgreementDetail,
+    responses=documented(*COMMAND_ERRORS),
+)
 async def withdraw_agreement(
     agreement_id: UUID,
     withdrawal: Withdrawal,

@@ -15,7 +15,14 @@ from services.api.agreements.schemas import AgreementDetail
 from services.api.auth import current_user, require_role
 from services.api.commands import AgreementCommands
 from services.api.deps import get_session
-from services.api.errors import Conflict, Forbidden, NotFound, invalid_field
+from services.api.errors import (
+    COMMAND_ERRORS,
+    Conflict,
+    Forbidden,
+    NotFound,
+    documented,
+    invalid_field,
+)
 from services.api.tasks import repository
 from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut, TaskPage
@@ -23,10 +30,10 @@ from services.store import Group, Role, User
 from services.store.base import utcnow
 from workflows.messages import OUTCOMES_BY_KIND, Decision, Reassignment, TaskKind, TaskStatus
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(401))
 
 
-@router.get("", response_model=TaskPage)
+@router.get("", response_model=TaskPage, responses=documented(403))
 async def list_tasks(
     assignee: Annotated[
         str | None, Query(description="'me', or a user id (admins only)", max_length=36)
@@ -65,7 +72,7 @@ async def list_tasks(
     return TaskPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{task_id}", response_model=TaskOut)
+@router.get("/{task_id}", response_model=TaskOut, responses=documented(403, 404))
 async def get_task(
     task_id: UUID,
     user: User = Depends(current_user),
@@ -84,10 +91,11 @@ async def get_task(
 @router.post(
     "/{task_id}/decision",
     response_model=AgreementDetail,
-    responses={
-        403: {"description": "The caller is not the task's assignee nor in its group"},
-        409: {"description": "The task is no longer open, or the caller already decided it"},
-    },
+    responses=documented(
+        *COMMAND_ERRORS,
+        s403="The caller is not the task's assignee nor in its group",
+        s409="The task is no longer open, or the caller already decided it",
+    ),
 )
 async def decide_task(
     task_id: UUID,
@@ -129,10 +137,11 @@ async def decide_task(
 @router.post(
     "/{task_id}/assignment",
     response_model=TaskOut,
-    responses={
-        403: {"description": "Only admins reassign tasks"},
-        409: {"description": "The task is no longer open"},
-    },
+    responses=documented(
+        *COMMAND_ERRORS,
+        s403="Only admins reassign tasks",
+        s409="The task is no longer open",
+    ),
 )
 async def reassign_task(
     task_id: UUID,

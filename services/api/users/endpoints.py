@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth import current_user, hash_token, new_token, require_role
 from services.api.deps import get_session
-from services.api.errors import Conflict, invalid_field
+from services.api.errors import Conflict, documented, invalid_field
 from services.store import Group, GroupMember, Notification, Role, User
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], responses=documented(401))
 
 
 class GroupRef(BaseModel):
@@ -95,7 +95,12 @@ async def my_notifications(
     return [NotificationOut.model_validate(n, from_attributes=True) for n in rows]
 
 
-@router.post("/users", response_model=UserCreated, status_code=201)
+@router.post(
+    "/users",
+    response_model=UserCreated,
+    status_code=201,
+    responses=documented(403, 409, s409="A user with this e-mail exists"),
+)
 async def create_user(
     body: UserCreate,
     _: User = Depends(require_role(Role.ADMIN)),

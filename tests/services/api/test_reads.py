@@ -387,3 +387,14 @@ async def test_free_text_treats_like_wildcards_literally(stack: Stack) -> None:
     assert [a["id"] for a in found.json()["items"]] == [literal["id"]]
     wildcard = await stack.actor("admin").get("/v1/agreements", params={"q": f"%{token}_"})
     assert wildcard.json()["items"] == []
+
+
+async def test_the_openapi_document_and_docs_page_are_served(stack: Stack) -> None:
+    document = await stack.api.get("/openapi.json")
+    assert document.status_code == 200
+    paths = document.json()["paths"]
+    assert "/v1/tasks/{task_id}/decision" in paths
+    assert "bearer" in str(document.json()["components"]["securitySchemes"]).lower()
+    docs = await stack.api.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
