@@ -60,7 +60,6 @@ class CommandRejected:
     """Update failure types; the API maps each to an HTTP status."""
 
     NOT_SUBMITTED = "AgreementNotSubmitted"
-    TASK_NOT_FOUND = "TaskNotFound"
     TASK_NOT_OPEN = "TaskNotOpen"
     ALREADY_DECIDED = "TaskAlreadyDecided"
     INVALID_OUTCOME = "InvalidOutcome"
@@ -110,7 +109,7 @@ class AgreementWorkflow:
                 try:
                     await self._submit()
                 except ActivityError as err:
-                    self._failure = str(err.cause.message if err.cause else err)  # type: ignore[attr-defined]
+                    self._failure = getattr(err.cause, "message", None) or str(err)
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     raise ApplicationError(
                         f"submission failed: {self._failure}",
@@ -118,9 +117,11 @@ class AgreementWorkflow:
                     ) from err
         while self._status is not None and not self._status.is_terminal:
             if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(lambda: not self._lock.locked())
-                await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._finish_deliveries()
+                # Nothing may run between this condition and continue_as_new: no await.
+                await workflow.wait_condition(
+                    lambda: not self._lock.locked() and workflow.all_handlers_finished()
+                )
                 workflow.continue_as_new(AgreementInput(start=self._start, resume=self._snapshot()))
             await self._sleep_until_next_notice()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -451,6 +452,7 @@ class AgreementWorkflow:
         )
         self._seq, self._status, self._changed = seq, to_status, True
         if persisted.notification_ids:
+            self._deliveries = [d for d in self._deliveries if not d.done()]
             self._deliveries.append(asyncio.create_task(self._deliver(persisted.notification_ids)))
 
     async def _deliver(self, notification_ids: list[str]) -> None:
