@@ -80,3 +80,31 @@ async def events(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:
     response = await stack.actor("admin").get(f"/v1/agreements/{agreement_id}/events")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def full_review(stack: Stack, title: str) -> dict[str, Any]:
+    """A defense-sharing review with every kind of step: two votes on a group step, a
+    proposal returned for changes, a revision, then approval through to ip_clearance.
+    Returns the agreement as the last approval left it."""
+    submitted = await submit(stack, proposal(kind="defense_sharing", title=title))
+    agreement_id = submitted["id"]
+    await approve_step(stack, agreement_id, "technical_dual", "reviewer1", "reviewer2")
+    legal = await current_task(stack, agreement_id)
+    response = await decide(stack, "reviewer2", legal["id"], "request_changes", "narrow scope")
+    assert response.status_code == 200, response.text
+    revised = await stack.actor("officer").post(
+        f"/v1/agreements/{agreement_id}/revisions", json={"summary": "Narrowed scope."}
+    )
+    assert revised.status_code == 200, revised.text
+    await approve_step(stack, agreement_id, "technical_dual", "reviewer2", "reviewer1")
+    await approve_step(stack, agreement_id, "legal", "reviewer2")
+    final = await approve_step(stack, agreement_id, "security", "security")
+    assert final["status"] == "ip_clearance", final
+    return final
+
+
+async def withdraw(stack: Stack, agreement_id: str, reason: str = "no longer needed") -> None:
+    response = await stack.actor("officer").post(
+        f"/v1/agreements/{agreement_id}/withdrawal", json={"reason": reason}
+    )
+    assert response.status_code == 200, response.text

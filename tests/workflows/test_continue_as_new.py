@@ -12,7 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.config import Settings
-from tests.factories import approve_step, current_task, decide, events, proposal, submit
+from tests.factories import events, full_review, withdraw
 from tests.stack import Stack, running_stack
 
 
@@ -39,25 +39,13 @@ async def short_history_stack(
 
 async def test_the_review_carries_on_across_runs(short_history_stack: Stack) -> None:
     stack = short_history_stack
-    submitted = await submit(stack, proposal(kind="defense_sharing", title="Long review"))
-    agreement_id = submitted["id"]
-    await approve_step(stack, agreement_id, "technical_dual", "reviewer1", "reviewer2")
-    legal = await current_task(stack, agreement_id)
-    response = await decide(stack, "reviewer2", legal["id"], "request_changes", "again")
-    assert response.status_code == 200, response.text
-    revised = await stack.actor("officer").post(
-        f"/v1/agreements/{agreement_id}/revisions", json={"summary": "second round"}
-    )
-    assert revised.status_code == 200, revised.text
-    await approve_step(stack, agreement_id, "technical_dual", "reviewer2", "reviewer1")
-    await approve_step(stack, agreement_id, "legal", "reviewer2")
-    final = await approve_step(stack, agreement_id, "security", "security")
-    assert final["status"] == "ip_clearance"
+    reviewed = await full_review(stack, "Long review")
+    agreement_id = reviewed["id"]
 
     runs = [
         execution.run_id
         async for execution in stack.client.list_workflows(
-            f"WorkflowId = '{submitted['workflow_id']}'"
+            f"WorkflowId = '{reviewed['workflow_id']}'"
         )
     ]
     assert len(runs) >= 2, "the workflow never continued as new"
@@ -65,7 +53,4 @@ async def test_the_review_carries_on_across_runs(short_history_stack: Stack) -> 
     assert [e["seq"] for e in timeline] == list(range(1, len(timeline) + 1))
     assert timeline[-1]["type"] == "review_completed"
     # The latest run still takes commands, from the state the earlier runs left.
-    withdrawn = await stack.actor("officer").post(
-        f"/v1/agreements/{agreement_id}/withdrawal", json={"reason": "done testing"}
-    )
-    assert withdrawn.status_code == 200, withdrawn.text
+    await withdraw(stack, agreement_id)
