@@ -13,12 +13,15 @@ from services.store.session import create_engine, create_session_factory
 from services.temporal import build_worker, connect_temporal
 from services.workers.activities import AgreementActivities
 from services.workers.mail import Mailer
+from services.workers.review_policy import PolicyFileError, ReviewPolicy
 
 log = logging.getLogger("accord.worker")
 
 
 async def run() -> None:
     settings = get_settings()
+    # Refuse to start on a broken review policy rather than fail every submission.
+    ReviewPolicy.load(settings.review_policy_file)
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url)
     activities = AgreementActivities(create_session_factory(engine), settings, Mailer(settings))
@@ -41,6 +44,9 @@ def main() -> None:
     code = 0
     try:
         asyncio.run(run())
+    except PolicyFileError as err:
+        log.error("%s", err)
+        code = 2
     except Exception:
         log.exception("worker failed")
         code = 1

@@ -21,7 +21,7 @@ from services.workers.projection import (
     notification_ids_for,
     transition_already_applied,
 )
-from services.workers.review_policy import ReviewPolicy
+from services.workers.review_policy import PolicyFileError, ReviewPolicy
 from workflows.agreement import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION, PLAN_REVIEW
 from workflows.messages import (
     PersistedTransition,
@@ -47,7 +47,11 @@ class AgreementActivities:
     @activity.defn(name=PLAN_REVIEW)
     async def plan_review(self, proposal: Proposal) -> ReviewPlan:
         """Resolve the review policy into the ordered steps this proposal needs."""
-        policy = self._review_policy()
+        try:
+            policy = self._review_policy()
+        except PolicyFileError as err:
+            # Retrying cannot mend a broken file: tell the caller now.
+            raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from err
         steps = policy.steps_for(proposal)
         if not steps:
             raise ApplicationError(

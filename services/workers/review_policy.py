@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workflows.messages import AgreementKind, Proposal
 
@@ -69,4 +69,12 @@ class ReviewPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> ReviewPolicy:
-        return cls.model_validate(yaml.safe_load(path.read_text()))
+        """Read and check the file; any problem is a PolicyFileError naming it."""
+        try:
+            return cls.model_validate(yaml.safe_load(path.read_text()))
+        except (OSError, yaml.YAMLError, ValidationError) as err:
+            raise PolicyFileError(f"review policy {path} is unusable: {err}") from err
+
+
+class PolicyFileError(Exception):
+    """The review policy file is missing, not YAML, or not a valid policy."""

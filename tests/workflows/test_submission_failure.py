@@ -64,3 +64,26 @@ async def test_failed_submission_writes_nothing_and_the_same_key_retries(
         with pytest.raises(WorkflowFailureError) as failure:
             await first_run.result()
         assert "no-such-group" in str(failure.value.cause)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["version: x\nsteps: [{key: a}]\n", "steps: [unclosed\n"],
+    ids=["invalid policy", "not YAML"],
+)
+async def test_a_malformed_policy_file_is_reported_at_once(
+    base_settings: Settings,
+    temporal_client: Client,
+    engine: AsyncEngine,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    content: str,
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(content)
+    async with running_stack(
+        base_settings, temporal_client, engine, tokens, review_policy_file=policy
+    ) as stack:
+        refused = await stack.actor("officer").post("/v1/proposals", json=proposal())
+    assert refused.status_code == 503, refused.text
+    assert "review policy" in refused.json()["detail"]

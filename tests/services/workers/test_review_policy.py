@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from services.config import ROOT
-from services.workers.review_policy import ReviewPolicy
+from services.workers.review_policy import PolicyFileError, ReviewPolicy
 from tests.factories import proposal
 from workflows.messages import Proposal
 
@@ -49,7 +49,7 @@ def test_a_policy_with_duplicate_step_keys_is_refused(tmp_path: Path) -> None:
         "  - {key: a, name: A, group: g, sla_hours: 1}\n"
         "  - {key: a, name: B, group: g, sla_hours: 1}\n"
     )
-    with pytest.raises(ValidationError, match="unique"):
+    with pytest.raises(PolicyFileError, match="unique"):
         ReviewPolicy.load(path)
 
 
@@ -58,5 +58,10 @@ def test_a_policy_with_an_unknown_condition_is_refused(tmp_path: Path) -> None:
     path.write_text(
         "version: x\nsteps:\n  - {key: a, name: A, group: g, sla_hours: 1, when: {colour: red}}\n"
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(PolicyFileError, match=re.escape(str(path))):
         ReviewPolicy.load(path)
+
+
+def test_a_missing_policy_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(PolicyFileError, match=re.escape("missing.yaml")):
+        ReviewPolicy.load(tmp_path / "missing.yaml")
