@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,17 @@ class UserOut(BaseModel):
     name: str
     role: Role
     groups: list[GroupRef]
+
+
+class Member(BaseModel):
+    id: str
+    name: str
+    email: str
+
+
+class GroupOut(GroupRef):
+    lead: Member | None
+    members: list[Member]
 
 
 class UserCreate(BaseModel):
@@ -77,6 +88,77 @@ async def me(
         role=user.role,
         groups=await _groups_of(session, user.id),
     )
+
+
+@router.get("/users", response_model=list[UserOut], responses=documented(403))
+async def list_users(
+    role: Role | None = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Name or e-mail")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    _: User = Depends(require_role(Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+) -> list[UserOut]:
+    """Active users by name, for admins who assign work."""
+    stmt = select(User).where(User.active.is_(True))
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if q is not None:
+        text = q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).contains(text, autoescape=True),
+                func.lower(User.email).contains(text, autoescape=True),
+            )
+        )
+    users = list(await session.scalars(stmt.order_by(User.name, User.id).limit(limit)))
+    memberships = await session.execute(
+        select(GroupMember.user_id, Group.id, Group.slug, Group.name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.user_id.in_([u.id for u in users]))
+        .order_by(Group.slug)
+    )
+    groups: dict[str, list[GroupRef]] = {}
+    for user_id, group_id, slug, name in memberships:
+        groups.setdefault(user_id, []).append(GroupRef(id=group_id, slug=slug, name=name))
+    return [
+        UserOut(id=u.id, email=u.email, name=u.name, role=u.role, groups=groups.get(u.id, []))
+        for u in users
+    ]
+
+
+@router.get("/groups", response_model=list[GroupOut])
+async def list_groups(
+    _: User = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> list[GroupOut]:
+    """The groups tasks are assigned to, with their lead and members."""
+    groups = list(await session.scalars(select(Group).order_by(Group.slug)))
+    rows = await session.execute(
+        select(GroupMember.group_id, User.id, User.name, User.email)
+        .join(User, User.id == GroupMember.user_id)
+        .where(User.active.is_(True))
+        .order_by(User.name)
+    )
+    members: dict[str, list[Member]] = {}
+    for group_id, user_id, name, email in rows:
+        members.setdefault(group_id, []).append(Member(id=user_id, name=name, email=email))
+    leads = {
+        u.id: Member(id=u.id, name=u.name, email=u.email)
+        for u in await session.scalars(
+            select(User).where(User.id.in_([g.lead_id for g in groups if g.lead_id]))
+        )
+    }
+    return [
+        GroupOut(
+            id=g.id,
+            slug=g.slug,
+            name=g.name,
+            lead=leads.get(g.lead_id) if g.lead_id else None,
+            members=members.get(g.id, []),
+        )
+        for g in groups
+    ]
 
 
 @router.get("/notifications", response_model=list[NotificationOut])

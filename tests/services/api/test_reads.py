@@ -398,3 +398,26 @@ async def test_the_openapi_document_and_docs_page_are_served(stack: Stack) -> No
     docs = await stack.api.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_admins_find_people_to_assign_work_to(stack: Stack) -> None:
+    reviewers = await stack.actor("admin").get("/v1/users", params={"role": "reviewer"})
+    assert reviewers.status_code == 200, reviewers.text
+    names = [u["name"] for u in reviewers.json()]
+    assert {"Rita Reviewer", "Ravi Reviewer", "Sam Security"} <= set(names)
+    assert names == sorted(names)
+    assert all(u["role"] == "reviewer" for u in reviewers.json())
+    rita = await stack.actor("admin").get("/v1/users", params={"q": "RITA.rev"})
+    assert [u["email"] for u in rita.json()] == ["rita.reviewer@accord.test"]
+    assert {g["slug"] for g in rita.json()[0]["groups"]} == {"technical-review", "finance-review"}
+    assert (await stack.actor("reviewer1").get("/v1/users")).status_code == 403
+
+
+async def test_everyone_sees_the_groups_with_their_lead_and_members(stack: Stack) -> None:
+    response = await stack.actor("reviewer1").get("/v1/groups")
+    assert response.status_code == 200, response.text
+    groups = {g["slug"]: g for g in response.json()}
+    technical = groups["technical-review"]
+    assert technical["lead"]["name"] == "Rita Reviewer"
+    assert {m["name"] for m in technical["members"]} >= {"Rita Reviewer", "Ravi Reviewer"}
+    assert groups["finance-review"]["lead"] is None
