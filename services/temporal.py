@@ -13,11 +13,13 @@ from services.workers.activities import AgreementActivities
 from workflows.agreement import AgreementWorkflow
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client; `lazy` connects on first use, so a process can start before Temporal."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
 
 

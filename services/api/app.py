@@ -32,7 +32,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or create_engine(settings.database_url)
-        app.state.temporal = temporal or await connect_temporal(settings)
+        # Lazy: the API starts while Temporal is still coming up and says so on /readyz.
+        app.state.temporal = temporal or await connect_temporal(settings, lazy=True)
         _bind(app, settings)
         yield
         if own_engine:

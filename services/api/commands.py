@@ -109,6 +109,11 @@ class AgreementCommands:
                 "the agreement's workflow did not confirm the command in time; it may still be"
                 " applied: read the agreement before you retry"
             ) from err
+        except RuntimeError as err:
+            # A lazy client that cannot reach the server raises a bare RuntimeError.
+            if not str(err).startswith("Failed client connect"):
+                raise
+            raise Unavailable("the workflow service is unreachable; try again shortly") from err
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise Conflict(

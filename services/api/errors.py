@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 class AccordError(Exception):
@@ -95,3 +97,18 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+
+    # asyncpg reports a refused connection as a plain OSError; SQLite, a lock that outlived
+    # the busy timeout or a missing file, as OperationalError; a full pool times out.
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": Unavailable.error,
+                "detail": f"the database is unavailable ({type(exc).__name__}); try again shortly",
+            },
+            status_code=Unavailable.status_code,
+            headers={"Retry-After": "5"},
+        )
+
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout, OSError):
+        app.add_exception_handler(unavailable, _database_unavailable)
