@@ -78,9 +78,7 @@ async def get_task(
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> TaskOut:
-    task = await repository.get_task(session, str(task_id))
-    if task is None:
-        raise NotFound(f"no task {task_id}")
+    task = await _task_or_404(session, task_id)
     if user.role == Role.PROGRAM_OFFICER and not await is_assignee(session, user.id, task):
         agreement = await get_agreement(session, task.agreement_id)
         if agreement is None or not may_read(user, agreement):
@@ -105,9 +103,7 @@ async def decide_task(
     commands: AgreementCommands = Depends(_commands),
 ) -> AgreementDetail:
     """Decide a task; the answer says at once whether the decision was accepted."""
-    task = await repository.get_task(session, str(task_id))
-    if task is None:
-        raise NotFound(f"no task {task_id}")
+    task = await _task_or_404(session, task_id)
     if not await is_assignee(session, user.id, task):
         raise Forbidden("only the task's assignee, or a member of its group, may decide it")
     allowed = OUTCOMES_BY_KIND[TaskKind(task.kind)]
@@ -151,9 +147,7 @@ async def reassign_task(
     commands: AgreementCommands = Depends(_commands),
 ) -> TaskOut:
     """Hand a stalled task to someone else; the new assignees are notified."""
-    task = await repository.get_task(session, str(task_id))
-    if task is None:
-        raise NotFound(f"no task {task_id}")
+    task = await _task_or_404(session, task_id)
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task is {task.status}; only open tasks can be reassigned")
     user_id = group_id = None
@@ -183,6 +177,11 @@ async def reassign_task(
             reason=assignment.reason,
         ),
     )
-    updated = await repository.get_task(session, task.id)
-    assert updated is not None
-    return updated
+    return await _task_or_404(session, task.id)
+
+
+async def _task_or_404(session: AsyncSession, task_id: UUID | str) -> TaskOut:
+    task = await repository.get_task(session, str(task_id))
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
