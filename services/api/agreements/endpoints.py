@@ -45,7 +45,7 @@ from workflows.messages import (
 router = APIRouter(prefix="/v1", tags=["agreements"], responses=documented(401))
 
 # Submissions with the same officer and Idempotency-Key map to the same agreement id, so
-# concurrent retries meet at one workflow id and its deduplicated "submit" update.
+# concurrent retries meet at one workflow id, whose idempotent "submit" answers them all.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("0b7f3c1e-6f0d-4a8e-9d6c-5a0c1f4e2b77")
 
 
