@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +17,7 @@ from services.api.agreements.schemas import (
     ReviewStepOut,
     StepStatus,
 )
+from services.api.filters import matches_text
 from services.api.pagination import decode_keyset, encode_cursor
 from services.api.tasks.repository import open_tasks_of
 from services.store import Agreement, AgreementEvent, AgreementParty, Role, Task, User
@@ -159,14 +160,7 @@ async def list_agreements(
             )
         )
     if filters.text:
-        # Case-insensitive; % and _ are literal. (SQLite's lower() folds ASCII only.)
-        text = filters.text.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Agreement.title).contains(text, autoescape=True),
-                func.lower(Agreement.summary).contains(text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(matches_text(filters.text, Agreement.title, Agreement.summary))
     if cursor is not None:
         created_at, last_id = decode_keyset(cursor)
         stmt = stmt.where(

@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth import current_user, hash_token, new_token, require_role
 from services.api.deps import get_session
 from services.api.errors import Conflict, documented, invalid_field
+from services.api.filters import matches_text
 from services.store import Group, GroupMember, Notification, Role, User
 
 router = APIRouter(prefix="/v1", tags=["users"], responses=documented(401))
@@ -105,13 +106,7 @@ async def list_users(
     if role is not None:
         stmt = stmt.where(User.role == role)
     if q is not None:
-        text = q.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(User.name).contains(text, autoescape=True),
-                func.lower(User.email).contains(text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(matches_text(q, User.name, User.email))
     users = list(await session.scalars(stmt.order_by(User.name, User.id).limit(limit)))
     memberships = await session.execute(
         select(GroupMember.user_id, Group.id, Group.slug, Group.name)
