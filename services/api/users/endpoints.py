@@ -68,14 +68,18 @@ class NotificationOut(BaseModel):
     sent_at: datetime | None
 
 
-async def _groups_of(session: AsyncSession, user_id: str) -> list[GroupRef]:
+async def _groups_by_user(session: AsyncSession, user_ids: list[str]) -> dict[str, list[GroupRef]]:
+    """Each user's groups, by slug, in one query."""
     rows = await session.execute(
-        select(Group.id, Group.slug, Group.name)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user_id)
+        select(GroupMember.user_id, Group.id, Group.slug, Group.name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.user_id.in_(user_ids))
         .order_by(Group.slug)
     )
-    return [GroupRef(id=i, slug=s, name=n) for i, s, n in rows]
+    groups: dict[str, list[GroupRef]] = {}
+    for user_id, group_id, slug, name in rows:
+        groups.setdefault(user_id, []).append(GroupRef(id=group_id, slug=slug, name=name))
+    return groups
 
 
 @router.get("/me", response_model=UserOut)
@@ -87,7 +91,7 @@ async def me(
         email=user.email,
         name=user.name,
         role=user.role,
-        groups=await _groups_of(session, user.id),
+        groups=(await _groups_by_user(session, [user.id])).get(user.id, []),
     )
 
 
@@ -108,15 +112,7 @@ async def list_users(
     if q is not None:
         stmt = stmt.where(matches_text(q, User.name, User.email))
     users = list(await session.scalars(stmt.order_by(User.name, User.id).limit(limit)))
-    memberships = await session.execute(
-        select(GroupMember.user_id, Group.id, Group.slug, Group.name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.user_id.in_([u.id for u in users]))
-        .order_by(Group.slug)
-    )
-    groups: dict[str, list[GroupRef]] = {}
-    for user_id, group_id, slug, name in memberships:
-        groups.setdefault(user_id, []).append(GroupRef(id=group_id, slug=slug, name=name))
+    groups = await _groups_by_user(session, [u.id for u in users])
     return [
         UserOut(id=u.id, email=u.email, name=u.name, role=u.role, groups=groups.get(u.id, []))
         for u in users
