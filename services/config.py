@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     reminder_share: float = Field(default=0.5, gt=0, lt=1)
     escalation_grace_seconds: float = Field(default=24 * 3600, ge=0)
 
+    # IP clearance: the group whose counsel decide on the findings, and their SLA.
+    ip_counsel_group: str = "ip-counsel"
+    clearance_sla_hours: float = Field(default=120, gt=0)
+    # Restricted-party screening: a fuzzy match scoring at least this (0-100) is a hit.
+    screening_threshold: float = Field(default=88, ge=50, le=100)
+    # The list `accord dev` loads when none has been loaded yet.
+    screening_list_file: Path = ROOT / "config" / "screening" / "consolidated_screening_list.json"
+
+    # Signature: an envelope not completed within this many days expires the agreement.
+    signature_validity_days: float = Field(default=30, gt=0)
+    # Active reporting: a report task opens this many days before the report is due.
+    report_lead_days: float = Field(default=30, gt=0)
+
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "accord@localhost"

@@ -17,6 +17,7 @@ GROUPS = {
     "legal-review": "Legal review",
     "security-review": "Security review",
     "finance-review": "Finance review",
+    "ip-counsel": "IP counsel",
 }
 
 
@@ -56,7 +57,15 @@ DEMO_USERS = (
         ("security-review",),
         ("security-review",),
     ),
-    DemoUser("counsel", "iris.counsel@accord.test", "Iris Counsel", Role.IP_COUNSEL),
+    DemoUser(
+        "counsel",
+        "iris.counsel@accord.test",
+        "Iris Counsel",
+        Role.IP_COUNSEL,
+        ("ip-counsel",),
+        ("ip-counsel",),
+    ),
+    # Sid signs for the university; Sofia for the counterparty (Helio GmbH in the demo).
     DemoUser("signatory1", "sid.signatory@accord.test", "Sid Signatory", Role.SIGNATORY),
     DemoUser("signatory2", "sofia.signatory@accord.test", "Sofia Signatory", Role.SIGNATORY),
     DemoUser("admin", "ada.admin@accord.test", "Ada Admin", Role.ADMIN, ("finance-review",)),
@@ -86,7 +95,14 @@ async def seed_demo(session: AsyncSession, tokens_file: Path) -> dict[str, str]:
                 session.add(user)
             user.token_hash = hash_token(token)
             await session.flush()
-            for slug in demo.groups:
+        # Memberships too are topped up, so an older data directory gains new groups.
+        member_of = set(
+            await session.scalars(
+                select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+            )
+        )
+        for slug in demo.groups:
+            if groups[slug].id not in member_of:
                 session.add(GroupMember(group_id=groups[slug].id, user_id=user.id))
         for slug in demo.leads:
             groups[slug].lead_id = user.id

@@ -32,6 +32,9 @@ def build_worker(client: Client, task_queue: str, activities: AgreementActivitie
             activities.plan_review,
             activities.persist_transition,
             activities.deliver_notifications,
+            activities.run_clearance_checks,
+            activities.resolve_signatories,
+            activities.render_document,
         ],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

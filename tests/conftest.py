@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.cli import migrate
 from services.config import Settings
 from services.demo import DEMO_USERS, seed_demo
+from services.screening import load_screening_list
 from services.store.session import create_engine, create_session_factory
 from tests.stack import Mailbox, Stack, running_stack, smtp_server
 
@@ -74,6 +75,13 @@ async def tokens(engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
+async def screening_list(engine: AsyncEngine, base_settings: Settings) -> None:
+    """The shipped screening list, loaded as `accord screening load` would."""
+    async with create_session_factory(engine)() as session:
+        await load_screening_list(session, base_settings.screening_list_file)
+
+
+@pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
@@ -107,7 +115,11 @@ def base_settings(database_url: str, mail: tuple[Mailbox, int]) -> Settings:
 
 @pytest.fixture(scope="session")
 async def stack(
-    base_settings: Settings, temporal_client: Client, engine: AsyncEngine, tokens: dict[str, str]
+    base_settings: Settings,
+    temporal_client: Client,
+    engine: AsyncEngine,
+    tokens: dict[str, str],
+    screening_list: None,
 ) -> AsyncIterator[Stack]:
     """The shared running service, with the shipped review policy."""
     async with running_stack(base_settings, temporal_client, engine, tokens) as running:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from services.demo import DEMO_USERS
 from tests.stack import Stack
 
 
@@ -31,6 +32,13 @@ def proposal(**overrides: Any) -> dict[str, Any]:
         "estimated_value": "250000.00",
     }
     body.update(overrides)
+    if "signatories" not in overrides:
+        # Sid signs for the first party, then Sofia for the second, if there is one.
+        signers = ("sid.signatory@accord.test", "sofia.signatory@accord.test")
+        body["signatories"] = [
+            {"email": email, "on_behalf_of": party["name"], "order": order}
+            for order, (email, party) in enumerate(zip(signers, body["parties"], strict=False), 1)
+        ]
     return body
 
 
@@ -108,3 +116,120 @@ async def withdraw(stack: Stack, agreement_id: str, reason: str = "no longer nee
         f"/v1/agreements/{agreement_id}/withdrawal", json={"reason": reason}
     )
     assert response.status_code == 200, response.text
+
+
+# --- beyond review: IP clearance, signature, reporting ---------------------------------
+
+# Who decides each review step of the shipped policy.
+REVIEWERS = {
+    "technical": ("reviewer1",),
+    "technical_dual": ("reviewer1", "reviewer2"),
+    "legal": ("reviewer2",),
+    "security": ("security",),
+    "finance": ("reviewer1",),
+}
+SIGNERS = {u.email: u.key for u in DEMO_USERS if u.role == "signatory"}
+
+
+def asset(**overrides: Any) -> dict[str, Any]:
+    """A registered, granted patent with its inventors' assignments recorded."""
+    body: dict[str, Any] = {
+        "identifier": f"US-{uuid.uuid4().int % 10**8:08d}-B2",
+        "asset_type": "patent",
+        "title": "Perovskite tandem solar cell",
+        "jurisdiction": "US",
+        "status": "granted",
+        "owner": "State University",
+        "filed_on": "2019-03-01",
+        "expires_on": "2039-03-01",
+        "inventors": [{"name": "Ada Lovelace", "assignment_recorded": True}],
+        "funding": [],
+    }
+    body.update(overrides)
+    return body
+
+
+async def register_asset(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    response = await stack.actor("counsel").post("/v1/ip-assets", json=asset(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def review(stack: Stack, agreement_id: str) -> dict[str, Any]:
+    """Approve every review step in turn; returns the agreement after the last one."""
+    body = await agreement(stack, agreement_id)
+    while body["status"] == "in_review":
+        task = await current_task(stack, agreement_id)
+        body = await approve_step(
+            stack, agreement_id, task["step_key"], *REVIEWERS[task["step_key"]]
+        )
+    return body
+
+
+async def to_clearance(stack: Stack, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Submit and review: the agreement waits on counsel, its findings on the task."""
+    submitted = await submit(stack, body)
+    reviewed = await review(stack, submitted["id"])
+    assert reviewed["status"] == "ip_clearance", reviewed
+    return await clearance_task(stack, submitted["id"])
+
+
+async def clearance_task(stack: Stack, agreement_id: str) -> dict[str, Any]:
+    task = await current_task(stack, agreement_id)
+    assert task["kind"] == "ip_clearance", task
+    response = await stack.actor("counsel").get(f"/v1/tasks/{task['id']}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def clear(
+    stack: Stack, task: dict[str, Any], outcome: str = "clear", **fields: Any
+) -> httpx.Response:
+    return await stack.actor("counsel").post(
+        f"/v1/tasks/{task['id']}/decision", json={"outcome": outcome, **fields}
+    )
+
+
+async def signature_tasks(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:
+    tasks = (await agreement(stack, agreement_id))["open_tasks"]
+    assert all(t["kind"] == "signature" for t in tasks), tasks
+    return tasks
+
+
+async def sign(
+    stack: Stack, task: dict[str, Any], digest: str | None = None, **headers: str
+) -> httpx.Response:
+    """Sign as the task's assignee, on the document hash the task shows (or `digest`)."""
+    actor = await signer_of(stack, task)
+    detail = (await stack.actor(actor).get(f"/v1/tasks/{task['id']}")).json()
+    return await stack.actor(actor).post(
+        f"/v1/tasks/{task['id']}/decision",
+        json={"outcome": "sign", "document_sha256": digest or detail["document"]["sha256"]},
+        headers=headers,
+    )
+
+
+async def signer_of(stack: Stack, task: dict[str, Any]) -> str:
+    users = (await stack.actor("admin").get("/v1/users", params={"role": "signatory"})).json()
+    email = next(u["email"] for u in users if u["id"] == task["assignee"]["id"])
+    return SIGNERS[email]
+
+
+async def sign_all(stack: Stack, agreement_id: str) -> dict[str, Any]:
+    """Every signatory signs, order by order; returns the agreement after the last."""
+    body = await agreement(stack, agreement_id)
+    while body["status"] == "in_signature":
+        for task in body["open_tasks"]:
+            response = await sign(stack, task)
+            assert response.status_code == 200, response.text
+        body = await agreement(stack, agreement_id)
+    return body
+
+
+async def to_active(stack: Stack, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    task = await to_clearance(stack, body)
+    response = await clear(stack, task)
+    assert response.status_code == 200, response.text
+    active = await sign_all(stack, task["agreement_id"])
+    assert active["status"] == "active", active
+    return active

@@ -82,8 +82,14 @@ class AgreementStatus(StrEnum):
     IN_REVIEW = "in_review"
     CHANGES_REQUESTED = "changes_requested"
     IP_CLEARANCE = "ip_clearance"
+    IN_SIGNATURE = "in_signature"
+    ACTIVE = "active"
+    COMPLETED = "completed"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
 
     @property
     def stage(self) -> str:
@@ -91,15 +97,16 @@ class AgreementStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (AgreementStatus.REJECTED, AgreementStatus.WITHDRAWN)
+        return self.stage == "closed"
 
     @property
     def may_withdraw(self) -> bool:
-        """Officers may withdraw any time before signature."""
+        """Officers may withdraw any time before every signature is in."""
         return self in (
             AgreementStatus.IN_REVIEW,
             AgreementStatus.CHANGES_REQUESTED,
             AgreementStatus.IP_CLEARANCE,
+            AgreementStatus.IN_SIGNATURE,
         )
 
 
@@ -107,9 +114,18 @@ _STAGE_OF = {
     AgreementStatus.IN_REVIEW: "review",
     AgreementStatus.CHANGES_REQUESTED: "review",
     AgreementStatus.IP_CLEARANCE: "ip_clearance",
+    AgreementStatus.IN_SIGNATURE: "signature",
+    AgreementStatus.ACTIVE: "active",
+    AgreementStatus.COMPLETED: "closed",
     AgreementStatus.REJECTED: "closed",
     AgreementStatus.WITHDRAWN: "closed",
+    AgreementStatus.BLOCKED: "closed",
+    AgreementStatus.EXPIRED: "closed",
+    AgreementStatus.TERMINATED: "closed",
 }
+
+# The stages in lifecycle order, for reports.
+STAGES = ("review", "ip_clearance", "signature", "active", "closed")
 
 
 class PartyRole(StrEnum):
@@ -128,6 +144,11 @@ class Party(BaseModel):
     role: PartyRole
 
 
+class Milestone(BaseModel):
+    name: Text
+    due_after_months: int = Field(ge=1, le=600, description="Months after the effective date")
+
+
 class Terms(BaseModel):
     exclusive: bool = False
     field_of_use: (
@@ -139,7 +160,78 @@ class Terms(BaseModel):
     territories: list[Territory] = Field(default_factory=list, max_length=250)
     term_months: int = Field(ge=1, le=600)
     royalty_rate: Decimal | None = Field(default=None, ge=0, le=100, description="Percent")
-    reporting_period_months: int | None = Field(default=None, ge=1, le=60)
+    reporting_period_months: int | None = Field(
+        default=None, ge=1, le=60, description="A periodic report is due every this many months"
+    )
+    milestones: list[Milestone] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _milestones_within_term(self) -> Self:
+        late = [m.name for m in self.milestones if m.due_after_months > self.term_months]
+        if late:
+            raise ValueError(f"milestones due after the end of the term: {', '.join(late)}")
+        return self
+
+
+class ExportJurisdiction(StrEnum):
+    EAR = "EAR"
+    ITAR = "ITAR"
+
+
+_ECCN = r"[0-9][A-E][0-9]{3}(\.[a-z0-9.]+)?"
+_USML = r"(XXI|XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)(\([a-z]\))?"
+
+
+class ExportControl(BaseModel):
+    """The export-control classification of what the agreement shares."""
+
+    jurisdiction: ExportJurisdiction
+    classification: Annotated[
+        str,
+        BeforeValidator(_upper),
+        Field(
+            max_length=40,
+            description="EAR: an ECCN (e.g. 3A001) or EAR99; ITAR: a USML category (e.g. XI)",
+        ),
+    ]
+    license_number: Text | None = Field(
+        default=None, description="The export license (or EAR license exception) relied on"
+    )
+
+    @model_validator(mode="after")
+    def _classification_fits_jurisdiction(self) -> Self:
+        import re
+
+        pattern = (
+            rf"^(EAR99|{_ECCN.upper()})$"
+            if self.jurisdiction == ExportJurisdiction.EAR
+            else rf"^(CATEGORY )?{_USML.upper()}$"
+        )
+        if not re.match(pattern, self.classification):
+            expected = (
+                "an ECCN such as 3A001, or EAR99"
+                if self.jurisdiction == ExportJurisdiction.EAR
+                else "a USML category such as XI or XI(A)"
+            )
+            raise ValueError(f"classification {self.classification!r} is not {expected}")
+        return self
+
+    @property
+    def license_required(self) -> bool:
+        """ITAR articles always need a license; under the EAR, anything with an ECCN does."""
+        return self.classification != "EAR99"
+
+
+class Signatory(BaseModel):
+    """A person who signs, for one of the parties; equal orders sign in parallel."""
+
+    email: Annotated[
+        str,
+        BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+        StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254),
+    ]
+    on_behalf_of: Text = Field(description="The name of the party this person signs for")
+    order: int = Field(default=1, ge=1, le=20)
 
 
 class Proposal(BaseModel):
@@ -157,6 +249,23 @@ class Proposal(BaseModel):
     terms: Terms
     estimated_value: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
     currency: CurrencyCode = "USD"
+    signatories: list[Signatory] = Field(min_length=1, max_length=20)
+    export_control: ExportControl | None = None
+
+    @model_validator(mode="after")
+    def _signatories_sign_for_parties(self) -> Self:
+        _check_signatories(self.signatories, self.parties)
+        return self
+
+
+def _check_signatories(signatories: list[Signatory], parties: list[Party]) -> None:
+    names = {party.name for party in parties}
+    strangers = sorted({s.on_behalf_of for s in signatories} - names)
+    if strangers:
+        raise ValueError(f"signatories sign for parties not on the agreement: {strangers}")
+    emails = [s.email for s in signatories]
+    if len(set(emails)) != len(emails):
+        raise ValueError("a signatory is named twice")
 
 
 class ProposalRevision(BaseModel):
@@ -171,6 +280,8 @@ class ProposalRevision(BaseModel):
     terms: Terms | None = None
     estimated_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
     currency: CurrencyCode | None = None
+    signatories: list[Signatory] | None = Field(default=None, min_length=1, max_length=20)
+    export_control: ExportControl | None = None
     comment: Comment = ""
 
     @model_validator(mode="after")
@@ -189,13 +300,16 @@ class ProposalRevision(BaseModel):
         ]
 
     def apply_to(self, proposal: Proposal) -> Proposal:
-        return proposal.model_copy(
-            update={name: getattr(self, name) for name in self.changed_fields()}
-        )
+        """The revised proposal, validated as a whole (signatories must still fit parties)."""
+        changes = {name: getattr(self, name) for name in self.changed_fields()}
+        return Proposal.model_validate(dict(proposal) | changes)
 
 
 class TaskKind(StrEnum):
     REVIEW = "review"
+    IP_CLEARANCE = "ip_clearance"
+    SIGNATURE = "signature"
+    REPORT = "report"
 
 
 class TaskStatus(StrEnum):
@@ -211,8 +325,26 @@ class ReviewOutcome(StrEnum):
     REQUEST_CHANGES = "request_changes"
 
 
+class ClearanceOutcome(StrEnum):
+    CLEAR = "clear"
+    CLEAR_WITH_CONDITIONS = "clear_with_conditions"
+    BLOCK = "block"
+
+
+class SignatureOutcome(StrEnum):
+    SIGN = "sign"
+    DECLINE = "decline"
+
+
+class ReportOutcome(StrEnum):
+    SUBMIT = "submit"
+
+
 OUTCOMES_BY_KIND: dict[TaskKind, frozenset[str]] = {
     TaskKind.REVIEW: frozenset(ReviewOutcome),
+    TaskKind.IP_CLEARANCE: frozenset(ClearanceOutcome),
+    TaskKind.SIGNATURE: frozenset(SignatureOutcome),
+    TaskKind.REPORT: frozenset(ReportOutcome),
 }
 
 
@@ -233,10 +365,15 @@ class ReviewPlan(BaseModel):
 
 
 class Timings(BaseModel):
-    """Reminder and escalation timing, read from settings when the workflow starts."""
+    """Deadlines and reminder timing, read from settings when the workflow starts."""
 
     reminder_share: float = Field(gt=0, lt=1)
     escalation_grace_seconds: float = Field(ge=0)
+    clearance_sla_seconds: float = Field(default=5 * 86400, gt=0)
+    signature_validity_seconds: float = Field(default=30 * 86400, gt=0)
+    report_lead_seconds: float = Field(
+        default=30 * 86400, gt=0, description="A report task opens this long before it is due"
+    )
 
 
 class AgreementStart(BaseModel):
@@ -279,6 +416,161 @@ class WithdrawalCommand(BaseModel):
     reason: str = ""
 
 
+class TerminationCommand(BaseModel):
+    actor_id: str
+    reason: str
+
+
+# --- IP clearance ------------------------------------------------------------------
+
+
+class FindingKind(StrEnum):
+    ASSET_NOT_REGISTERED = "asset_not_registered"
+    ASSET_LAPSED = "asset_lapsed"
+    ASSIGNMENT_MISSING = "assignment_missing"
+    LICENSE_CONFLICT = "license_conflict"
+    GOVERNMENT_RIGHTS = "government_rights"
+    SPONSOR_RIGHTS = "sponsor_rights"
+    US_MANUFACTURE = "us_manufacture"
+    SCREENING_HIT = "screening_hit"
+    EXPORT_CLASSIFICATION_MISSING = "export_classification_missing"
+    EXPORT_LICENSE_MISSING = "export_license_missing"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Finding(BaseModel):
+    """One result of the automatic IP checks, with what it rests on."""
+
+    id: str | None = Field(default=None, description="Given by the workflow when it records it")
+    kind: FindingKind
+    severity: Severity
+    subject: str = Field(description="The asset identifier or the party name concerned")
+    summary: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    # Screening hits only: the list entry and the party it matched, so a counsel's
+    # false-positive decision can be remembered for that pair.
+    screening_entry_id: str | None = None
+    party_key: str | None = None
+
+
+class ClearanceCheck(BaseModel):
+    agreement_id: str
+    proposal: Proposal
+
+
+class ClearanceReport(BaseModel):
+    findings: list[Finding]
+    counsel_group_id: str
+    screening_list: str | None = Field(description="Version of the screening list used")
+
+
+class FindingDismissal(BaseModel):
+    """A counsel marks a screening hit a false positive; it is remembered for the pair."""
+
+    finding_id: str
+    actor_id: str
+    reason: str
+
+
+# --- Signature ---------------------------------------------------------------------
+
+
+class ResolvedSignatory(BaseModel):
+    user_id: str
+    name: str
+    email: str
+    on_behalf_of: str
+    order: int
+
+
+class SignatureRecord(BaseModel):
+    task_id: str
+    user_id: str
+    name: str
+    email: str
+    on_behalf_of: str
+    order: int
+    signed_at: datetime
+    ip_address: str | None = None
+    user_agent: str | None = None
+    document_sha256: str
+
+
+class DocumentRequest(BaseModel):
+    """What the agreement document is rendered from."""
+
+    agreement_id: str
+    revision: int
+    proposal: Proposal
+    conditions: list[str] = Field(default_factory=list)
+    effective_at: datetime | None = None
+    signatures: list[SignatureRecord] = Field(
+        default_factory=list, description="Given for the signed copy: adds the signature page"
+    )
+
+
+class StoredDocument(BaseModel):
+    document_id: str
+    kind: str = Field(description="draft | signed")
+    sha256: str
+    size: int
+
+
+# --- Active reporting ----------------------------------------------------------------
+
+
+class ObligationKind(StrEnum):
+    REPORT = "report"
+    MILESTONE = "milestone"
+
+
+class ObligationStatus(StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    MET = "met"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Attachment(BaseModel):
+    name: Text
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+
+
+class ReportSubmission(BaseModel):
+    """What an officer submits on a report task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    narrative: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+        AfterValidator(_no_nul),
+    ]
+    income: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+    units: int | None = Field(default=None, ge=0)
+    sublicenses: int | None = Field(default=None, ge=0)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+
+
+class Obligation(BaseModel):
+    id: str
+    kind: ObligationKind
+    name: str
+    due_at: datetime
+    opens_at: datetime
+    status: ObligationStatus = ObligationStatus.PENDING
+    overdue: bool = False
+    task_id: str | None = None
+    met_at: datetime | None = None
+    report: ReportSubmission | None = None
+
+
 class UpdateResult(BaseModel):
     agreement_id: str
     status: AgreementStatus
@@ -310,6 +602,7 @@ class NoticeKind(StrEnum):
     TASK_ASSIGNED = "task_assigned"
     REMINDER = "reminder"
     ESCALATION = "escalation"
+    OBLIGATION_OVERDUE = "obligation_overdue"
     CHANGES_REQUESTED = "changes_requested"
     OUTCOME = "outcome"
 
@@ -344,6 +637,17 @@ class Transition(BaseModel):
     notices: list[Notice] = Field(default_factory=list)
     reminded_task_id: str | None = None
     escalated_task_id: str | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    dismissals: list[FindingDismissal] = Field(default_factory=list)
+    conditions: list[str] | None = None
+    document: StoredDocument | None = None
+    effective_at: datetime | None = None
+    ends_at: datetime | None = None
+    obligations: list[Obligation] = Field(default_factory=list, description="Upserted by id")
+    signatures: list[SignatureRecord] = Field(default_factory=list)
+    licenses: str | None = Field(
+        default=None, description="grant: record the agreement's licenses; end: close them"
+    )
 
 
 class PersistedTransition(BaseModel):
@@ -372,6 +676,15 @@ class Snapshot(BaseModel):
     plan: ReviewPlan | None
     step_index: int
     open_tasks: dict[str, OpenTask]
+    findings: dict[str, Finding] = Field(default_factory=dict)
+    conditions: list[str] = Field(default_factory=list)
+    document: StoredDocument | None = None
+    signatories: list[ResolvedSignatory] = Field(default_factory=list)
+    signatures: list[SignatureRecord] = Field(default_factory=list)
+    envelope_expires_at: datetime | None = None
+    effective_at: datetime | None = None
+    ends_at: datetime | None = None
+    obligations: list[Obligation] = Field(default_factory=list)
 
 
 class AgreementInput(BaseModel):

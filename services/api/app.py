@@ -12,6 +12,8 @@ from temporalio.client import Client
 from services.api.agreements.endpoints import router as agreements_router
 from services.api.errors import install_error_handlers
 from services.api.health import router as health_router
+from services.api.ip_assets.endpoints import router as ip_assets_router
+from services.api.reports.endpoints import router as reports_router
 from services.api.tasks.endpoints import router as tasks_router
 from services.api.users.endpoints import router as users_router
 from services.config import Settings, get_settings
@@ -49,7 +51,14 @@ def create_app(
         app.state.engine, app.state.temporal = engine, temporal
         _bind(app, settings)
     install_error_handlers(app)
-    for router in (health_router, agreements_router, tasks_router, users_router):
+    for router in (
+        health_router,
+        agreements_router,
+        tasks_router,
+        ip_assets_router,
+        reports_router,
+        users_router,
+    ):
         app.include_router(router)
     return app
 

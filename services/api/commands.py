@@ -24,8 +24,10 @@ from workflows.messages import (
     AgreementInput,
     AgreementStart,
     Decision,
+    FindingDismissal,
     Reassignment,
     RevisionCommand,
+    TerminationCommand,
     UpdateResult,
     WithdrawalCommand,
 )
@@ -37,6 +39,9 @@ _CONFLICTS = {
     CommandRejected.ALREADY_DECIDED,
     CommandRejected.WRONG_STATUS,
     CommandRejected.NOT_SUBMITTED,
+    CommandRejected.STALE_DOCUMENT,
+    CommandRejected.FINDING_NOT_OPEN,
+    CommandRejected.SIGNATORY_UNAVAILABLE,
 }
 
 
@@ -94,6 +99,14 @@ class AgreementCommands:
         handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
         return await self._send(handle.execute_update(AgreementWorkflow.withdraw, command))
 
+    async def dismiss_finding(self, agreement_id: str, command: FindingDismissal) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.dismiss_finding, command))
+
+    async def terminate(self, agreement_id: str, command: TerminationCommand) -> UpdateResult:
+        handle = self._client.get_workflow_handle(workflow_id_for(agreement_id))
+        return await self._send(handle.execute_update(AgreementWorkflow.terminate, command))
+
     async def _send(self, update: Awaitable[T]) -> T:
         # End the request's read transaction and forget what it loaded: the workflow is
         # about to write these rows, and the read that follows must see its writes (an
@@ -129,7 +142,7 @@ def _refusal(err: WorkflowUpdateFailedError) -> AccordError | Exception:
             return Conflict(cause.message)
         if cause.type == CommandRejected.INVALID_OUTCOME:
             return invalid_field(("body", "outcome"), cause.message, None)
-        if cause.type == CommandRejected.INVALID_ASSIGNEE:
+        if cause.type in (CommandRejected.INVALID_ASSIGNEE, CommandRejected.INVALID_DATA):
             return invalid_field(("body",), cause.message, None)
     message = getattr(cause, "message", None) or str(err)
     return Unavailable(f"the command could not be applied: {message}")

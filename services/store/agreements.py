@@ -38,6 +38,8 @@ class Agreement(IdMixin, Base):
     officer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     ip_assets: Mapped[list[str]] = mapped_column(JSONDocument)
     terms: Mapped[dict[str, Any]]
+    signatories: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    export_control: Mapped[dict[str, Any] | None]
     estimated_value: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     currency: Mapped[str] = mapped_column(String(3))
     revision: Mapped[int] = mapped_column(Integer, default=0)
@@ -45,6 +47,14 @@ class Agreement(IdMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # After IP clearance: the conditions counsel set, carried into the document.
+    conditions: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    # The document in force: the draft under signature, then the signed copy.
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    effective_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    overdue_obligations: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     status_changed_at: Mapped[datetime]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -12,9 +13,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.config import Settings
-from services.store import Group, Notification
+from services.screening import screening_findings
+from services.store import AgreementDocument, Group, IpAsset, Notification, Role, User
 from services.store.base import utcnow
 from services.store.session import write_gate
+from services.workers.documents import AssetLine, render_agreement, sha256_of
+from services.workers.ip_checks import asset_findings, export_control_findings
 from services.workers.mail import Mailer
 from services.workers.projection import (
     apply_transition,
@@ -22,12 +26,25 @@ from services.workers.projection import (
     transition_already_applied,
 )
 from services.workers.review_policy import PolicyFileError, ReviewPolicy
-from workflows.agreement import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION, PLAN_REVIEW
+from workflows.agreement import (
+    DELIVER_NOTIFICATIONS,
+    PERSIST_TRANSITION,
+    PLAN_REVIEW,
+    RENDER_DOCUMENT,
+    RESOLVE_SIGNATORIES,
+    RUN_CLEARANCE_CHECKS,
+)
 from workflows.messages import (
+    ClearanceCheck,
+    ClearanceReport,
+    DocumentRequest,
     PersistedTransition,
     Proposal,
+    ResolvedSignatory,
     ReviewPlan,
     ReviewStep,
+    Signatory,
+    StoredDocument,
     Transition,
 )
 
@@ -88,6 +105,115 @@ class AgreementActivities:
                 for s in steps
             ],
         )
+
+    @activity.defn(name=RUN_CLEARANCE_CHECKS)
+    async def run_clearance_checks(self, check: ClearanceCheck) -> ClearanceReport:
+        """The automatic IP checks: assets, licenses, funding, export control, screening."""
+        proposal = check.proposal
+        async with self._sessions() as session:
+            counsel = await session.scalar(
+                select(Group.id).where(Group.slug == self._settings.ip_counsel_group)
+            )
+            if counsel is None:
+                raise ApplicationError(
+                    f"no group '{self._settings.ip_counsel_group}' for IP counsel"
+                    " (ACCORD_IP_COUNSEL_GROUP); create it, the check retries",
+                    type="ConfigurationError",
+                )
+            findings = await asset_findings(session, proposal, check.agreement_id)
+            findings += export_control_findings(proposal)
+            screening = await screening_findings(
+                session, proposal.parties, self._settings.screening_threshold
+            )
+        versions = {f.evidence.get("list_version") for f in screening} - {None}
+        return ClearanceReport(
+            findings=findings + screening,
+            counsel_group_id=counsel,
+            screening_list=next(iter(versions), None) if versions else None,
+        )
+
+    @activity.defn(name=RESOLVE_SIGNATORIES)
+    async def resolve_signatories(self, signatories: list[Signatory]) -> list[ResolvedSignatory]:
+        """The named signatories as users; one who is no longer active cannot be sent it."""
+        async with self._sessions() as session:
+            users = {
+                user.email.lower(): user
+                for user in await session.scalars(
+                    select(User).where(User.email.in_([s.email for s in signatories]))
+                )
+            }
+        missing = [
+            s.email
+            for s in signatories
+            if s.email not in users
+            or not users[s.email].active
+            or users[s.email].role not in (Role.SIGNATORY, Role.ADMIN)
+        ]
+        if missing:
+            raise ApplicationError(
+                f"these signatories are not active signatory users: {', '.join(missing)}",
+                type="SignatoryUnavailable",
+                non_retryable=True,
+            )
+        return [
+            ResolvedSignatory(
+                user_id=users[s.email].id,
+                name=users[s.email].name,
+                email=s.email,
+                on_behalf_of=s.on_behalf_of,
+                order=s.order,
+            )
+            for s in signatories
+        ]
+
+    @activity.defn(name=RENDER_DOCUMENT)
+    async def render_document(self, request: DocumentRequest) -> StoredDocument:
+        """Render the agreement to PDF and store it; the same content is stored once."""
+        identifiers = request.proposal.ip_assets
+        async with self._sessions() as session:
+            registered = {
+                asset.identifier: asset
+                for asset in await session.scalars(
+                    select(IpAsset).where(IpAsset.identifier.in_(identifiers))
+                )
+            }
+        lines = [_asset_line(identifier, registered.get(identifier)) for identifier in identifiers]
+        # Rendering is CPU work: keep the event loop (and the other activities) responsive.
+        pdf = await asyncio.to_thread(render_agreement, request, lines)
+        digest = sha256_of(pdf)
+        kind = "signed" if request.signatures else "draft"
+        async with self._write_gate, self._sessions() as session:
+            found = await session.scalar(
+                select(AgreementDocument.id).where(
+                    AgreementDocument.agreement_id == request.agreement_id,
+                    AgreementDocument.sha256 == digest,
+                )
+            )
+            if found is None:
+                document = AgreementDocument(
+                    agreement_id=request.agreement_id,
+                    kind=kind,
+                    revision=request.revision,
+                    sha256=digest,
+                    size=len(pdf),
+                    content=pdf,
+                    created_at=utcnow(),
+                )
+                session.add(document)
+                try:
+                    await session.commit()
+                    found = document.id
+                except IntegrityError:
+                    # A concurrent attempt stored the same document first.
+                    await session.rollback()
+                    found = await session.scalar(
+                        select(AgreementDocument.id).where(
+                            AgreementDocument.agreement_id == request.agreement_id,
+                            AgreementDocument.sha256 == digest,
+                        )
+                    )
+        assert found is not None
+        return StoredDocument(document_id=found, kind=kind, sha256=digest, size=len(pdf))
 
     @activity.defn(name=PERSIST_TRANSITION)
     async def persist_transition(self, transition: Transition) -> PersistedTransition:
@@ -171,3 +297,9 @@ class AgreementActivities:
         if self._policy is None or self._policy[:2] != (path, mtime):
             self._policy = (path, mtime, ReviewPolicy.load(path))
         return self._policy[2]
+
+
+def _asset_line(identifier: str, asset: IpAsset | None) -> AssetLine:
+    if asset is None:
+        return AssetLine(identifier, "", "", "unregistered", "")
+    return AssetLine(identifier, asset.title, asset.jurisdiction, asset.status, asset.owner)

@@ -111,6 +111,7 @@ async def test_a_decided_task_gets_no_more_reminders(fast_stack: Stack, mailbox:
     assert [e["type"] for e in await events(stack, submitted["id"])] == [
         "submitted",
         "review_completed",
+        "ip_checks_completed",
     ]
 
 

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from tests.factories import full_review, withdraw
+from tests.factories import clear, clearance_task, full_review, sign_all
 from tests.stack import Stack
 from workflows.agreement import AgreementWorkflow
 
@@ -25,13 +25,22 @@ def _replayer() -> Replayer:
 
 
 async def test_a_fresh_history_replays(stack: Stack) -> None:
-    reviewed = await full_review(stack, "Recorded review")
-    await withdraw(stack, reviewed["id"], "recorded")
+    """Every stage: review with a revision, clearance with conditions, two signature
+    orders, activation, termination."""
+    reviewed = await full_review(stack, "Recorded lifecycle")
+    task = await clearance_task(stack, reviewed["id"])
+    response = await clear(stack, task, "clear_with_conditions", conditions=["Recorded"])
+    assert response.status_code == 200, response.text
+    assert (await sign_all(stack, reviewed["id"]))["status"] == "active"
+    ended = await stack.actor("admin").post(
+        f"/v1/agreements/{reviewed['id']}/termination", json={"reason": "recorded"}
+    )
+    assert ended.status_code == 200, ended.text
     handle = stack.client.get_workflow_handle(reviewed["workflow_id"])
-    assert await handle.result() == "withdrawn"
+    assert await handle.result() == "terminated"
     history = await handle.fetch_history()
     if os.environ.get("ACCORD_RECORD_HISTORIES"):
-        await asyncio.to_thread((HISTORIES / "full_review.json").write_text, history.to_json())
+        await asyncio.to_thread((HISTORIES / "full_lifecycle.json").write_text, history.to_json())
     await _replayer().replay_workflow(history)
 
 

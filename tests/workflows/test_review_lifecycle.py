@@ -33,13 +33,20 @@ async def test_approved_through_every_step_reaches_ip_clearance(stack: Stack) ->
 
     assert final["status"] == "ip_clearance"
     assert final["stage"] == "ip_clearance"
-    assert final["open_tasks"] == []
+    # Review done: the automatic IP checks ran and counsel's task is the only one open.
+    assert [t["kind"] for t in final["open_tasks"]] == ["ip_clearance"]
     timeline = await events(stack, submitted["id"])
     _assert_gapless(timeline)
-    assert _event_types(timeline) == ["submitted", "review_step_approved", "review_completed"]
-    assert timeline[-1]["from_status"] == "in_review"
-    assert timeline[-1]["to_status"] == "ip_clearance"
-    assert timeline[-1]["actor"]["name"] == "Ravi Reviewer"
+    assert _event_types(timeline) == [
+        "submitted",
+        "review_step_approved",
+        "review_completed",
+        "ip_checks_completed",
+    ]
+    completed = timeline[-2]
+    assert completed["from_status"] == "in_review"
+    assert completed["to_status"] == "ip_clearance"
+    assert completed["actor"]["name"] == "Ravi Reviewer"
 
 
 async def test_request_changes_then_revision_restarts_review_with_approvals_reset(
@@ -88,6 +95,7 @@ async def test_request_changes_then_revision_restarts_review_with_approvals_rese
         "revised",
         "review_step_approved",
         "review_completed",
+        "ip_checks_completed",
     ]
     assert timeline[3]["data"]["changed"] == ["terms"]
 

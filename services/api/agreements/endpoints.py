@@ -8,6 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -15,7 +16,9 @@ from services.api.agreements import repository
 from services.api.agreements.schemas import (
     AgreementDetail,
     AgreementPage,
+    Dismissal,
     EventOut,
+    Termination,
     Withdrawal,
 )
 from services.api.auth import current_user, require_role
@@ -28,16 +31,27 @@ from services.api.errors import (
     NotFound,
     Unavailable,
     documented,
+    invalid_field,
+)
+from services.api.records import (
+    FindingOut,
+    ObligationOut,
+    finding_out,
+    findings_of,
+    obligations_of,
 )
 from services.config import Settings
-from services.store import Agreement, Role, User
+from services.store import Agreement, AgreementDocument, Finding, Group, GroupMember, Role, User
 from workflows.messages import (
     AgreementKind,
     AgreementStart,
     AgreementStatus,
+    FindingDismissal,
     Proposal,
     ProposalRevision,
     RevisionCommand,
+    Signatory,
+    TerminationCommand,
     Timings,
     WithdrawalCommand,
 )
@@ -76,6 +90,7 @@ async def submit_proposal(
 ) -> AgreementDetail:
     """Submit a proposal; it is stored and its review starts in one step."""
     request_hash = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()
+    await _check_signatories(session, proposal.signatories)
     if idempotency_key is not None:
         agreement_id = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{user.id}/{idempotency_key}"))
         earlier = await repository.by_idempotency_key(session, user.id, idempotency_key)
@@ -87,10 +102,7 @@ async def submit_proposal(
         agreement_id=agreement_id,
         officer_id=user.id,
         proposal=proposal,
-        timings=Timings(
-            reminder_share=settings.reminder_share,
-            escalation_grace_seconds=settings.escalation_grace_seconds,
-        ),
+        timings=timings_from(settings),
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
@@ -103,6 +115,40 @@ async def submit_proposal(
     if stored.request_hash != request_hash:
         raise Conflict("this Idempotency-Key was used for a different proposal")
     return await _detail_or_404(session, agreement_id)
+
+
+def timings_from(settings: Settings) -> Timings:
+    return Timings(
+        reminder_share=settings.reminder_share,
+        escalation_grace_seconds=settings.escalation_grace_seconds,
+        clearance_sla_seconds=settings.clearance_sla_hours * 3600,
+        signature_validity_seconds=settings.signature_validity_days * 86400,
+        report_lead_seconds=settings.report_lead_days * 86400,
+    )
+
+
+async def _check_signatories(
+    session: AsyncSession, signatories: list[Signatory], field: str = "signatories"
+) -> None:
+    """Every named signatory must be an active user who may sign: 422 names the one who isn't."""
+    found = {
+        email.lower(): (role, active)
+        for email, role, active in (
+            await session.execute(
+                select(User.email, User.role, User.active).where(
+                    User.email.in_([s.email for s in signatories])
+                )
+            )
+        ).all()
+    }
+    for index, signatory in enumerate(signatories):
+        role, active = found.get(signatory.email, (None, False))
+        if not active or role not in (Role.SIGNATORY, Role.ADMIN):
+            raise invalid_field(
+                ("body", field, index, "email"),
+                "no active signatory user with this e-mail",
+                signatory.email,
+            )
 
 
 async def _replay(
@@ -191,6 +237,8 @@ async def revise_agreement(
     agreement = await _changeable(session, user, agreement_id)
     if agreement.status != AgreementStatus.CHANGES_REQUESTED:
         raise Conflict(f"agreement is {agreement.status}; only changes_requested can be revised")
+    if revision.signatories is not None:
+        await _check_signatories(session, revision.signatories)
     await commands.revise(str(agreement_id), RevisionCommand(actor_id=user.id, revision=revision))
     return await _detail_or_404(session, str(agreement_id))
 
@@ -215,6 +263,130 @@ async def withdraw_agreement(
         str(agreement_id), WithdrawalCommand(actor_id=user.id, reason=withdrawal.reason)
     )
     return await _detail_or_404(session, str(agreement_id))
+
+
+@router.post(
+    "/agreements/{agreement_id}/termination",
+    response_model=AgreementDetail,
+    responses=documented(*COMMAND_ERRORS, s409="The agreement has already ended"),
+)
+async def terminate_agreement(
+    agreement_id: UUID,
+    termination: Termination,
+    user: User = Depends(require_role(Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+    commands: AgreementCommands = Depends(_commands),
+) -> AgreementDetail:
+    """End an agreement at any stage, with a reason (admins only)."""
+    agreement = await _readable(session, user, agreement_id)
+    if AgreementStatus(agreement.status).is_terminal:
+        raise Conflict(f"agreement is {agreement.status}; it has already ended")
+    await commands.terminate(
+        str(agreement_id), TerminationCommand(actor_id=user.id, reason=termination.reason)
+    )
+    return await _detail_or_404(session, str(agreement_id))
+
+
+@router.get(
+    "/agreements/{agreement_id}/document",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The agreement as a PDF"},
+        **documented(403, 404, s404="No such agreement, or no document yet"),
+    },
+)
+async def get_document(
+    agreement_id: UUID,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> Response:
+    """The document in force: the draft under signature, then the signed copy."""
+    agreement = await _readable(session, user, agreement_id)
+    if agreement.document_id is None:
+        raise NotFound("the agreement has no document yet; it is rendered after IP clearance")
+    document = await session.get_one(AgreementDocument, agreement.document_id)
+    return Response(
+        document.content,
+        media_type="application/pdf",
+        headers={
+            "ETag": f'"{document.sha256}"',
+            "X-Document-SHA256": document.sha256,
+            "Content-Disposition": (
+                f'inline; filename="agreement-{agreement.id}-{document.kind}.pdf"'
+            ),
+        },
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}/findings",
+    response_model=list[FindingOut],
+    responses=documented(403, 404),
+)
+async def list_findings(
+    agreement_id: UUID,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[FindingOut]:
+    """What the IP checks found, every clearance round, most recent and severe first."""
+    await _readable(session, user, agreement_id)
+    return await findings_of(session, str(agreement_id))
+
+
+@router.post(
+    "/agreements/{agreement_id}/findings/{finding_id}/dismissal",
+    response_model=FindingOut,
+    responses=documented(
+        *COMMAND_ERRORS,
+        s403="Only IP counsel and admins dismiss findings",
+        s409="The finding is not an open screening hit of an agreement in IP clearance",
+    ),
+)
+async def dismiss_finding(
+    agreement_id: UUID,
+    finding_id: UUID,
+    dismissal: Dismissal,
+    user: User = Depends(require_role(Role.IP_COUNSEL, Role.ADMIN)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+    commands: AgreementCommands = Depends(_commands),
+) -> FindingOut:
+    """Mark a screening hit a false positive: it is not raised again for this party."""
+    await _readable(session, user, agreement_id)
+    finding = await session.get(Finding, str(finding_id))
+    if finding is None or finding.agreement_id != str(agreement_id):
+        raise NotFound(f"no finding {finding_id} on agreement {agreement_id}")
+    if user.role != Role.ADMIN:
+        member = await session.scalar(
+            select(GroupMember.user_id)
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(Group.slug == settings.ip_counsel_group, GroupMember.user_id == user.id)
+        )
+        if member is None:
+            raise Forbidden(f"only members of {settings.ip_counsel_group} dismiss findings")
+    if finding.status != "open":
+        raise Conflict(f"the finding is already {finding.status}")
+    await commands.dismiss_finding(
+        str(agreement_id),
+        FindingDismissal(finding_id=finding.id, actor_id=user.id, reason=dismissal.reason),
+    )
+    await session.refresh(finding)
+    return finding_out(finding)
+
+
+@router.get(
+    "/agreements/{agreement_id}/obligations",
+    response_model=list[ObligationOut],
+    responses=documented(403, 404),
+)
+async def list_obligations(
+    agreement_id: UUID,
+    user: User = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[ObligationOut]:
+    """Reports and milestones the active agreement owes, by due date, with what was reported."""
+    await _readable(session, user, agreement_id)
+    return await obligations_of(session, str(agreement_id))
 
 
 async def _readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:

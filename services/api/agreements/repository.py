@@ -19,10 +19,19 @@ from services.api.agreements.schemas import (
 )
 from services.api.filters import matches_text
 from services.api.pagination import decode_keyset, encode_cursor
+from services.api.records import DocumentRef
 from services.api.tasks.repository import open_tasks_of
 from services.store import Agreement, AgreementEvent, AgreementParty, Role, Task, User
 from services.store.base import utcnow
-from workflows.messages import AgreementStatus, Party, ReviewOutcome, TaskKind, TaskStatus
+from workflows.messages import (
+    AgreementStatus,
+    ExportControl,
+    Party,
+    ReviewOutcome,
+    Signatory,
+    TaskKind,
+    TaskStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,23 @@ async def agreement_detail(session: AsyncSession, agreement_id: str) -> Agreemen
         summary=agreement.summary,
         ip_assets=agreement.ip_assets,
         terms=agreement.terms,
+        signatories=[Signatory.model_validate(s) for s in agreement.signatories],
+        export_control=(
+            ExportControl.model_validate(agreement.export_control)
+            if agreement.export_control
+            else None
+        ),
+        conditions=agreement.conditions,
+        document=(
+            DocumentRef(
+                sha256=agreement.document_sha256, url=f"/v1/agreements/{agreement.id}/document"
+            )
+            if agreement.document_sha256
+            else None
+        ),
+        effective_at=agreement.effective_at,
+        ends_at=agreement.ends_at,
+        overdue_obligations=agreement.overdue_obligations,
         policy_version=agreement.policy_version,
         workflow_id=agreement.workflow_id,
         open_tasks=await open_tasks_of(session, agreement_id),

@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.api.records import DocumentRef
 from services.api.tasks.schemas import TaskOut
-from workflows.messages import Party, Reason
+from workflows.messages import ExportControl, Party, Reason, Signatory
 
 
 class PersonRef(BaseModel):
@@ -58,6 +59,13 @@ class AgreementDetail(AgreementSummary):
     summary: str
     ip_assets: list[str]
     terms: dict[str, Any]
+    signatories: list[Signatory]
+    export_control: ExportControl | None
+    conditions: list[str] = Field(description="Set by IP counsel; carried into the document")
+    document: DocumentRef | None = Field(description="The document under signature, or signed")
+    effective_at: datetime | None
+    ends_at: datetime | None
+    overdue_obligations: int = Field(description="Obligations that went overdue and are unmet")
     policy_version: str | None
     workflow_id: str
     open_tasks: list[TaskOut]
@@ -83,3 +91,11 @@ class EventOut(BaseModel):
 
 class Withdrawal(BaseModel):
     reason: Reason
+
+
+class Termination(BaseModel):
+    reason: Reason
+
+
+class Dismissal(BaseModel):
+    reason: Reason = Field(description="Why the screening hit is a false positive")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,12 +23,22 @@ from services.api.errors import (
     documented,
     invalid_field,
 )
+from services.api.records import DocumentRef, findings_of, obligation_out
 from services.api.tasks import repository
 from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut, TaskPage
-from services.store import Group, Role, User
+from services.store import Agreement, Group, Obligation, Role, User
 from services.store.base import utcnow
-from workflows.messages import OUTCOMES_BY_KIND, Decision, Reassignment, TaskKind, TaskStatus
+from workflows.messages import (
+    OUTCOMES_BY_KIND,
+    ClearanceOutcome,
+    Decision,
+    Reassignment,
+    ReportOutcome,
+    SignatureOutcome,
+    TaskKind,
+    TaskStatus,
+)
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(401))
 
@@ -83,6 +93,25 @@ async def get_task(
         agreement = await get_agreement(session, task.agreement_id)
         if agreement is None or not may_read(user, agreement):
             raise Forbidden("program officers may read only the tasks of their own agreements")
+    return await _with_context(session, task)
+
+
+async def _with_context(session: AsyncSession, task: TaskOut) -> TaskOut:
+    """What the assignee needs to decide: findings, the document, or the obligation."""
+    if task.kind == TaskKind.IP_CLEARANCE:
+        task.findings = await findings_of(session, task.agreement_id, task.round)
+    elif task.kind == TaskKind.SIGNATURE:
+        digest = await session.scalar(
+            select(Agreement.document_sha256).where(Agreement.id == task.agreement_id)
+        )
+        if digest:
+            task.document = DocumentRef(
+                sha256=digest, url=f"/v1/agreements/{task.agreement_id}/document"
+            )
+    elif task.kind == TaskKind.REPORT:
+        obligation = await session.scalar(select(Obligation).where(Obligation.task_id == task.id))
+        if obligation is not None:
+            task.obligation = obligation_out(obligation)
     return task
 
 
@@ -98,6 +127,7 @@ async def get_task(
 async def decide_task(
     task_id: UUID,
     decision: DecisionIn,
+    request: Request,
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
     commands: AgreementCommands = Depends(_commands),
@@ -124,10 +154,25 @@ async def decide_task(
             actor_id=user.id,
             outcome=decision.outcome,
             comment=decision.comment,
-            data=decision.data,
+            data=decision.data | _outcome_data(decision, request),
         ),
     )
     return await _detail_or_404(session, task.agreement_id)
+
+
+def _outcome_data(decision: DecisionIn, request: Request) -> dict[str, object]:
+    """What an outcome records beside the vote: conditions, the signature's facts, a report."""
+    if decision.outcome == ClearanceOutcome.CLEAR_WITH_CONDITIONS:
+        return {"conditions": decision.conditions}
+    if decision.outcome == SignatureOutcome.SIGN:
+        return {
+            "document_sha256": decision.document_sha256,
+            "ip_address": request.client.host if request.client else None,
+            "user_agent": request.headers.get("user-agent", "")[:1000] or None,
+        }
+    if decision.outcome == ReportOutcome.SUBMIT and decision.report is not None:
+        return {"report": decision.report.model_dump(mode="json")}
+    return {}
 
 
 @router.post(
@@ -150,6 +195,8 @@ async def reassign_task(
     task = await _task_or_404(session, task_id)
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"task is {task.status}; only open tasks can be reassigned")
+    if task.kind == TaskKind.SIGNATURE:
+        raise Conflict("a signature task belongs to its named signatory; revise the signatories")
     user_id = group_id = None
     if assignment.user_id is not None:
         assignee = await session.get(User, str(assignment.user_id))

@@ -16,7 +16,15 @@ from pydantic import (
     model_validator,
 )
 
-from workflows.messages import Comment, Reason, ReviewOutcome
+from services.api.records import DocumentRef, FindingOut, ObligationOut
+from workflows.messages import (
+    ClearanceOutcome,
+    Comment,
+    Reason,
+    ReportSubmission,
+    ReviewOutcome,
+    SignatureOutcome,
+)
 
 
 class Assignee(BaseModel):
@@ -51,6 +59,15 @@ class TaskOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     decisions: list[DecisionOut] = Field(default_factory=list)
+    findings: list[FindingOut] | None = Field(
+        default=None, description="ip_clearance tasks: what the automatic checks found"
+    )
+    document: DocumentRef | None = Field(
+        default=None, description="signature tasks: the document to read, and its hash to sign"
+    )
+    obligation: ObligationOut | None = Field(
+        default=None, description="report tasks: the obligation the report meets"
+    )
 
 
 class TaskPage(BaseModel):
@@ -58,16 +75,46 @@ class TaskPage(BaseModel):
     next_cursor: str | None
 
 
-_NEEDS_COMMENT = {ReviewOutcome.REJECT, ReviewOutcome.REQUEST_CHANGES}
+_NEEDS_COMMENT = {
+    ReviewOutcome.REJECT,
+    ReviewOutcome.REQUEST_CHANGES,
+    ClearanceOutcome.BLOCK,
+    SignatureOutcome.DECLINE,
+}
 
 
 class DecisionIn(BaseModel):
+    """One endpoint decides every kind of task; each outcome names what it needs."""
+
     outcome: str = Field(
         min_length=1,
         max_length=40,
-        description="review: approve | reject | request_changes",
+        description=(
+            "review: approve | reject | request_changes; "
+            "ip_clearance: clear | clear_with_conditions | block; "
+            "signature: sign | decline; report: submit"
+        ),
     )
-    comment: Comment = Field(default="", validate_default=True)
+    comment: Comment = Field(
+        default="",
+        validate_default=True,
+        description="Required to reject, request changes, block or decline",
+    )
+    conditions: list[Reason] = Field(
+        default_factory=list,
+        max_length=50,
+        validate_default=True,
+        description="clear_with_conditions: the conditions carried into the agreement",
+    )
+    document_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        validate_default=True,
+        description="sign: the SHA-256 of the document you read (a stale one is refused)",
+    )
+    report: ReportSubmission | None = Field(
+        default=None, validate_default=True, description="submit: the report"
+    )
     data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("data")
@@ -84,6 +131,29 @@ class DecisionIn(BaseModel):
         if outcome in _NEEDS_COMMENT and not comment.strip():
             raise ValueError(f"a comment is required to {outcome.replace('_', ' ')}")
         return comment
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_given(cls, conditions: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("outcome") == ClearanceOutcome.CLEAR_WITH_CONDITIONS and not conditions:
+            raise ValueError("clear_with_conditions needs at least one condition")
+        return conditions
+
+    @field_validator("document_sha256")
+    @classmethod
+    def _hash_given(cls, digest: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("outcome") == SignatureOutcome.SIGN and digest is None:
+            raise ValueError("to sign, give the SHA-256 of the document you read")
+        return digest
+
+    @field_validator("report")
+    @classmethod
+    def _report_given(
+        cls, report: ReportSubmission | None, info: ValidationInfo
+    ) -> ReportSubmission | None:
+        if info.data.get("outcome") == "submit" and report is None:
+            raise ValueError("submit needs the report")
+        return report
 
 
 class AssignmentIn(BaseModel):

@@ -227,7 +227,7 @@ async def test_officer_cannot_read_the_tasks_of_another_officers_agreement(
 # --- decisions that do not fit the task ----------------------------------------------
 
 BAD_DECISIONS = {
-    "outcome of another task kind": ({"outcome": "sign"}, ("body", "outcome")),
+    "outcome of another task kind": ({"outcome": "clear"}, ("body", "outcome")),
     "empty outcome": ({"outcome": ""}, ("body", "outcome")),
     "reject without comment": ({"outcome": "reject"}, ("body", "comment")),
     "request changes with blank comment": (
