@@ -43,6 +43,7 @@ from services.store.session import create_engine, create_session_factory
 from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
 from services.workers.mail import Mailer
+from services.workers.reporting import ReportingActivities
 
 Timings = dict[str, list[float]]
 
@@ -57,6 +58,9 @@ def _proposal(n: int) -> dict[str, Any]:
         ],
         "terms": {"exclusive": False, "term_months": 36},
         "estimated_value": "100000",
+        "signatories": [
+            {"email": "sid.signatory@accord.test", "on_behalf_of": "State University"},
+        ],
     }
 
 
@@ -183,7 +187,8 @@ async def main(args: argparse.Namespace) -> None:
         f"agreements: {args.agreements}; in flight: {args.concurrency}"
     )
     try:
-        async with build_worker(env.client, settings.task_queue, activities):
+        reporting = ReportingActivities(sessions, Mailer(settings))
+        async with build_worker(env.client, settings.task_queue, activities, reporting):
             await _drive(
                 min(10, args.agreements),
                 args.concurrency,

@@ -45,6 +45,51 @@ async def _seed() -> dict[str, str]:
         await engine.dispose()
 
 
+async def _load_screening_list(path: Path, *, only_if_none: bool = False) -> str | None:
+    """Load a screening list; with `only_if_none`, only when none was ever loaded."""
+    from sqlalchemy import select
+
+    from services.screening import load_screening_list
+    from services.store import ScreeningList
+    from services.store.session import create_engine, create_session_factory
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            if only_if_none and await session.scalar(select(ScreeningList.id).limit(1)):
+                return None
+            loaded = await load_screening_list(session, path)
+            return f"{loaded.entry_count} entries from {path} (version {loaded.version[:12]})"
+    finally:
+        await engine.dispose()
+
+
+async def _portfolio(output: str) -> str:
+    from datetime import UTC, datetime
+
+    from services.reports.portfolio import (
+        build_portfolio,
+        portfolio_csv,
+        portfolio_html,
+        portfolio_text,
+    )
+    from services.store.session import create_engine, create_session_factory
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await build_portfolio(session, datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    if output == "json":
+        return report.model_dump_json(indent=2)
+    if output == "csv":
+        return portfolio_csv(report)
+    if output == "html":
+        return portfolio_html(report)
+    return portfolio_text(report)
+
+
 def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -88,6 +133,9 @@ def dev(api_port: int, ui_port: int) -> int:
     print(f"accord dev: migrating {settings.database_url}", flush=True)
     migrate(settings.database_url)
     tokens = asyncio.run(_seed())
+    loaded = asyncio.run(_load_screening_list(settings.screening_list_file, only_if_none=True))
+    if loaded:
+        print(f"accord dev: screening list: {loaded}", flush=True)
     bin_dir = Path(sys.executable).parent
     host, _, port = settings.temporal_address.rpartition(":")
     children: list[subprocess.Popen[bytes]] = []
@@ -217,9 +265,30 @@ def main(argv: list[str] | None = None) -> None:
     run = commands.add_parser("dev", help="run Temporal, worker and API on this machine")
     run.add_argument("--port", type=int, default=8000, help="API port")
     run.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
+    screening = commands.add_parser("screening", help="restricted-party screening list")
+    screening_commands = screening.add_subparsers(dest="action", required=True)
+    load = screening_commands.add_parser(
+        "load", help="replace the screening list with FILE (US Consolidated Screening List JSON)"
+    )
+    load.add_argument("file", type=Path)
+    report = commands.add_parser("report", help="print a report")
+    report_commands = report.add_subparsers(dest="report", required=True)
+    portfolio = report_commands.add_parser("portfolio", help="the portfolio report")
+    portfolio.add_argument(
+        "--format", choices=("text", "json", "csv", "html"), default="text", dest="output"
+    )
     args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()
+    elif args.command == "screening":
+        from services.screening import ScreeningListError
+
+        try:
+            print(f"loaded {asyncio.run(_load_screening_list(args.file))}")
+        except ScreeningListError as err:
+            sys.exit(f"accord screening load: {err}")
+    elif args.command == "report":
+        sys.stdout.write(asyncio.run(_portfolio(args.output)))
     elif args.command == "seed":
         for email, token in asyncio.run(_seed()).items():
             print(f"{email:<32} {token}")

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     signature_validity_days: float = Field(default=30, gt=0)
     # Active reporting: a report task opens this many days before the report is due.
     report_lead_days: float = Field(default=30, gt=0)
+    # When the portfolio report is mailed to program officers (cron, UTC): Mondays 07:00.
+    portfolio_report_cron: str = "0 7 * * MON"
+    # An agreement's workflow continues as new past this many history events.
+    history_limit: int = Field(default=10_000, ge=100)
 
     smtp_host: str | None = None
     smtp_port: int = 25

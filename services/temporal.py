@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from services.config import Settings
 from services.workers.activities import AgreementActivities
+from services.workers.reporting import ReportingActivities
 from workflows.agreement import AgreementWorkflow
+from workflows.portfolio import PORTFOLIO_SCHEDULE_ID, PortfolioReportWorkflow
 
 
 async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
@@ -23,12 +33,18 @@ async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
     )
 
 
-def build_worker(client: Client, task_queue: str, activities: AgreementActivities) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: AgreementActivities,
+    reporting: ReportingActivities,
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[AgreementWorkflow],
+        workflows=[AgreementWorkflow, PortfolioReportWorkflow],
         activities=[
+            reporting.mail_portfolio_report,
             activities.plan_review,
             activities.persist_transition,
             activities.deliver_notifications,
@@ -38,3 +54,29 @@ def build_worker(client: Client, task_queue: str, activities: AgreementActivitie
         ],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+
+
+def portfolio_schedule(settings: Settings, task_queue: str | None = None) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PortfolioReportWorkflow.run,
+            id="portfolio-report",
+            task_queue=task_queue or settings.task_queue,
+        ),
+        spec=ScheduleSpec(cron_expressions=[settings.portfolio_report_cron]),
+    )
+
+
+async def ensure_portfolio_schedule(
+    client: Client, settings: Settings, schedule_id: str = PORTFOLIO_SCHEDULE_ID
+) -> None:
+    """Create the weekly portfolio schedule, or bring an existing one to these settings."""
+    schedule = portfolio_schedule(settings)
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def _update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(_update)

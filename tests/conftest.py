@@ -93,6 +93,17 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's test server: `env.sleep(days)` skips months of timers in seconds."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
 async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
@@ -123,6 +134,22 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """The shared running service, with the shipped review policy."""
     async with running_stack(base_settings, temporal_client, engine, tokens) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_stack(
+    base_settings: Settings,
+    time_skipping_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    tokens: dict[str, str],
+    screening_list: None,
+) -> AsyncIterator[Stack]:
+    """The service on the time-skipping server. A small history limit makes
+    continue-as-new happen within a short test."""
+    async with running_stack(
+        base_settings, time_skipping_env.client, engine, tokens, history_limit=150
+    ) as running:
         yield running
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from services.demo import DEMO_USERS
 from tests.stack import Stack
+
+T = TypeVar("T")
 
 
 def proposal(**overrides: Any) -> dict[str, Any]:
@@ -233,3 +237,51 @@ async def to_active(stack: Stack, body: dict[str, Any] | None = None) -> dict[st
     active = await sign_all(stack, task["agreement_id"])
     assert active["status"] == "active", active
     return active
+
+
+# --- signature and reporting helpers ----------------------------------------------------
+
+
+def parallel_signatories() -> list[dict[str, Any]]:
+    """Sid and Sofia sign at once (the same order), each for one default party."""
+    return [
+        {"email": "sid.signatory@accord.test", "on_behalf_of": "State University", "order": 1},
+        {"email": "sofia.signatory@accord.test", "on_behalf_of": "Helio GmbH", "order": 1},
+    ]
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF, whitespace collapsed to single spaces."""
+    import io
+
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(content)).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, within: float = 20, what: str = "condition"
+) -> T:
+    """Poll `check` until it returns something truthy; fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {within}s; last: {result!r}")
+        await asyncio.sleep(0.1)
+
+
+async def obligations(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:
+    response = await stack.actor("admin").get(f"/v1/agreements/{agreement_id}/obligations")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def task(stack: Stack, task_id: str) -> dict[str, Any]:
+    response = await stack.actor("admin").get(f"/v1/tasks/{task_id}")
+    assert response.status_code == 200, response.text
+    return response.json()

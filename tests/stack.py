@@ -26,6 +26,7 @@ from services.store.session import create_session_factory
 from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
 from services.workers.mail import Mailer
+from services.workers.reporting import ReportingActivities
 
 
 class Mailbox:
@@ -106,8 +107,10 @@ class Stack:
         )
 
     def start_worker(self) -> Worker:
-        activities = AgreementActivities(self.sessions, self.settings, Mailer(self.settings))
-        self.worker = build_worker(self.client, self.settings.task_queue, activities)
+        mailer = Mailer(self.settings)
+        activities = AgreementActivities(self.sessions, self.settings, mailer)
+        reporting = ReportingActivities(self.sessions, mailer)
+        self.worker = build_worker(self.client, self.settings.task_queue, activities, reporting)
         self._worker_run = asyncio.create_task(self.worker.run())
         return self.worker
 

@@ -160,7 +160,7 @@ class AgreementWorkflow:
                         type=CommandRejected.SUBMISSION_FAILED,
                     ) from err
         while self._status is not None and not self._status.is_terminal:
-            if workflow.info().is_continue_as_new_suggested():
+            if self._history_is_long():
                 await self._finish_deliveries()
                 # Nothing may run between this condition and continue_as_new: no await.
                 await workflow.wait_condition(
@@ -952,6 +952,14 @@ class AgreementWorkflow:
         )
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        """An agreement lives for years: its history is cut short, run after run."""
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._start.timings.history_limit
+        )
 
     @property
     def status(self) -> AgreementStatus:

@@ -374,6 +374,11 @@ class Timings(BaseModel):
     report_lead_seconds: float = Field(
         default=30 * 86400, gt=0, description="A report task opens this long before it is due"
     )
+    history_limit: int = Field(
+        default=10_000,
+        ge=100,
+        description="Continue as new past this many history events (or when Temporal suggests)",
+    )
 
 
 class AgreementStart(BaseModel):
@@ -690,3 +695,12 @@ class Snapshot(BaseModel):
 class AgreementInput(BaseModel):
     start: AgreementStart
     resume: Snapshot | None = None
+
+
+class PortfolioMailing(BaseModel):
+    """What the weekly portfolio run did."""
+
+    generated_at: datetime
+    agreements: int
+    recipients: list[str]
+    sent: int

@@ -10,9 +10,10 @@ import sys
 
 from services.config import get_settings
 from services.store.session import create_engine, create_session_factory
-from services.temporal import build_worker, connect_temporal
+from services.temporal import build_worker, connect_temporal, ensure_portfolio_schedule
 from services.workers.activities import AgreementActivities
 from services.workers.mail import Mailer
+from services.workers.reporting import ReportingActivities
 from services.workers.review_policy import PolicyFileError, ReviewPolicy
 
 log = logging.getLogger("accord.worker")
@@ -24,12 +25,17 @@ async def run() -> None:
     ReviewPolicy.load(settings.review_policy_file)
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url)
-    activities = AgreementActivities(create_session_factory(engine), settings, Mailer(settings))
+    sessions = create_session_factory(engine)
+    mailer = Mailer(settings)
+    activities = AgreementActivities(sessions, settings, mailer)
+    await ensure_portfolio_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings.task_queue, activities)
+    worker = build_worker(
+        client, settings.task_queue, activities, ReportingActivities(sessions, mailer)
+    )
     async with worker:
         log.info(
             "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address

@@ -35,6 +35,19 @@ class Mailer:
         message.set_content(body)
         return message
 
+    def compose_report(
+        self, recipient: str, subject: str, text: str, html: str | None = None
+    ) -> EmailMessage:
+        """A report mail: plain text, with an HTML alternative when given."""
+        message = EmailMessage(policy=SMTP.clone(max_line_length=998))
+        message["From"] = self._settings.smtp_sender
+        message["To"] = recipient
+        message["Subject"] = subject
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+        return message
+
     async def send(self, message: EmailMessage) -> None:
         await asyncio.to_thread(self._send_blocking, message)
 

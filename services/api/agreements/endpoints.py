@@ -124,6 +124,7 @@ def timings_from(settings: Settings) -> Timings:
         clearance_sla_seconds=settings.clearance_sla_hours * 3600,
         signature_validity_seconds=settings.signature_validity_days * 86400,
         report_lead_seconds=settings.report_lead_days * 86400,
+        history_limit=settings.history_limit,
     )
 
 
