@@ -12,6 +12,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -215,7 +216,7 @@ class AgreementWorkflow:
     async def revise(self, command: RevisionCommand) -> UpdateResult:
         async with self._lock:
             self._require_status(AgreementStatus.CHANGES_REQUESTED, "revised")
-            proposal = command.revision.apply_to(self._proposal)
+            proposal = self._revised(command)
             plan = await self._plan_review(proposal)
             opening = self._opening(plan, 0, self._revision + 1)
             changed = command.revision.changed_fields()
@@ -241,6 +242,18 @@ class AgreementWorkflow:
     @revise.validator
     def _validate_revise(self, command: RevisionCommand) -> None:
         self._require_status(AgreementStatus.CHANGES_REQUESTED, "revised")
+        self._revised(command)
+
+    def _revised(self, command: RevisionCommand) -> Proposal:
+        """The proposal after the revision; it must hold together as a whole (a signatory
+        must still sign for a party). A plain exception here would fail the workflow task."""
+        try:
+            return command.revision.apply_to(self._proposal)
+        except ValidationError as err:
+            reasons = "; ".join(str(e["msg"]) for e in err.errors())
+            raise ApplicationError(
+                f"the revised proposal is not valid: {reasons}", type=CommandRejected.INVALID_DATA
+            ) from None
 
     @workflow.update
     async def dismiss_finding(self, command: FindingDismissal) -> UpdateResult:

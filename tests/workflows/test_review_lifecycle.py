@@ -11,6 +11,7 @@ from tests.factories import (
     proposal,
     submit,
 )
+from tests.factories import agreement as current_agreement
 from tests.stack import Stack
 
 
@@ -107,6 +108,35 @@ async def test_revision_is_refused_unless_changes_were_requested(stack: Stack) -
     )
     assert response.status_code == 409
     assert "changes_requested" in response.json()["detail"]
+
+
+async def test_a_revision_that_leaves_a_signatory_without_party_is_refused(stack: Stack) -> None:
+    """The revised proposal must hold together as a whole; the workflow checks it before
+    accepting the update, so a bad revision is a 422 and nothing changes."""
+    submitted = await submit(stack)
+    task = await current_task(stack, submitted["id"])
+    response = await decide(stack, "reviewer1", task["id"], "request_changes", "other partner")
+    assert response.status_code == 200, response.text
+    url = f"/v1/agreements/{submitted['id']}/revisions"
+    parties = [
+        {"name": "State University", "country": "US", "role": "licensor"},
+        {"name": "Kyoto Photonics KK", "country": "JP", "role": "licensee"},
+    ]
+    refused = await stack.actor("officer").post(url, json={"parties": parties})
+    assert refused.status_code == 422, refused.text
+    assert "Helio GmbH" in refused.text
+    assert (await current_agreement(stack, submitted["id"]))["status"] == "changes_requested"
+
+    signatories = [
+        {"email": "sid.signatory@accord.test", "on_behalf_of": "State University"},
+        {"email": "sofia.signatory@accord.test", "on_behalf_of": "Kyoto Photonics KK"},
+    ]
+    accepted = await stack.actor("officer").post(
+        url, json={"parties": parties, "signatories": signatories}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "in_review"
+    assert accepted.json()["signatories"][1]["on_behalf_of"] == "Kyoto Photonics KK"
 
 
 async def test_reject_ends_the_agreement(stack: Stack, mailbox) -> None:
