@@ -261,7 +261,7 @@ def pdf_text(content: bytes) -> str:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, within: float = 20, what: str = "condition"
+    check: Callable[[], Awaitable[T | None]], *, within: float = 20, what: str = "condition"
 ) -> T:
     """Poll `check` until it returns something truthy; fail after `within` seconds."""
     loop = asyncio.get_running_loop()

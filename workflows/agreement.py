@@ -515,7 +515,13 @@ class AgreementWorkflow:
             )
             self._open.clear()
             return
-        conditions = [str(c) for c in command.data.get("conditions", [])]
+        # Only clear_with_conditions sets conditions; anything else a caller put in the
+        # free-form data is not a condition.
+        conditions = (
+            [str(c) for c in command.data.get("conditions", [])]
+            if command.outcome == ClearanceOutcome.CLEAR_WITH_CONDITIONS
+            else []
+        )
         base["data"] |= {"conditions": conditions}
         await self._start_signature(
             event_type="cleared",

@@ -558,8 +558,10 @@ class ReportSubmission(BaseModel):
         AfterValidator(_no_nul),
     ]
     income: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
-    units: int | None = Field(default=None, ge=0)
-    sublicenses: int | None = Field(default=None, ge=0)
+    # Bounded by the database's INTEGER column: a larger figure is a 422, not a write
+    # that fails on every retry.
+    units: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    sublicenses: int | None = Field(default=None, ge=0, le=2**31 - 1)
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 
 

@@ -18,7 +18,15 @@ from services.api.reports.schemas import (
 )
 from services.api.tasks.repository import open_tasks_of
 from services.reports.portfolio import stage_days, stage_of
-from services.store import Agreement, AgreementEvent, Finding, Obligation, Signature, User
+from services.store import (
+    Agreement,
+    AgreementEvent,
+    Finding,
+    Obligation,
+    Signature,
+    Task,
+    User,
+)
 
 
 async def status_report(
@@ -48,7 +56,7 @@ async def status_report(
         overdue_tasks=[task for task in open_tasks if task.due_at < now],
         findings=await _findings(session, agreement.id),
         obligations=await _obligations(session, agreement.id),
-        signatures=await _signatures(session, agreement.id),
+        signatures=await _signatures(session, agreement.id, agreement.revision),
         generated_at=now,
     )
 
@@ -114,11 +122,16 @@ async def _obligations(session: AsyncSession, agreement_id: str) -> list[Obligat
     ]
 
 
-async def _signatures(session: AsyncSession, agreement_id: str) -> list[SignatureLine]:
+async def _signatures(
+    session: AsyncSession, agreement_id: str, revision: int
+) -> list[SignatureLine]:
+    """The signatures of the current revision's envelope: one declined earlier is history
+    (the timeline keeps it), not a signature on the agreement."""
     rows = await session.execute(
         select(Signature, User.name)
         .join(User, User.id == Signature.user_id)
-        .where(Signature.agreement_id == agreement_id)
+        .join(Task, Task.id == Signature.task_id)
+        .where(Signature.agreement_id == agreement_id, Task.round == revision)
         .order_by(Signature.order, Signature.signed_at)
     )
     return [
