@@ -23,48 +23,48 @@ from pydantic import (
 )
 
 
-def _no_nul(value: str) -> str:
+def reject_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL; refuse it at the edge rather than in a write.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
 
 
-def _upper(value: object) -> object:
+def upper_stripped(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
 CountryCode = Annotated[
     str,
-    BeforeValidator(_upper),
+    BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{2}$"),
     Field(description="ISO 3166-1 alpha-2 country code, e.g. DE"),
 ]
 Territory = Annotated[
     str,
-    BeforeValidator(_upper),
+    BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^([A-Z]{2}|WW)$"),
     Field(description="ISO 3166-1 alpha-2 country code, or WW for worldwide"),
 ]
 CurrencyCode = Annotated[
     str,
-    BeforeValidator(_upper),
+    BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{3}$"),
     Field(description="ISO 4217 currency code"),
 ]
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_nul),
+    AfterValidator(reject_nul),
 ]
 LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(reject_nul)
 ]
-Comment = Annotated[str, StringConstraints(max_length=5_000), AfterValidator(_no_nul)]
+Comment = Annotated[str, StringConstraints(max_length=5_000), AfterValidator(reject_nul)]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000),
-    AfterValidator(_no_nul),
+    AfterValidator(reject_nul),
 ]
 
 
@@ -153,7 +153,9 @@ class Terms(BaseModel):
     exclusive: bool = False
     field_of_use: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_no_nul)
+            str,
+            StringConstraints(strip_whitespace=True, max_length=500),
+            AfterValidator(reject_nul),
         ]
         | None
     ) = None
@@ -188,7 +190,7 @@ class ExportControl(BaseModel):
     jurisdiction: ExportJurisdiction
     classification: Annotated[
         str,
-        BeforeValidator(_upper),
+        BeforeValidator(upper_stripped),
         Field(
             max_length=40,
             description="EAR: an ECCN (e.g. 3A001) or EAR99; ITAR: a USML category (e.g. XI)",
@@ -555,7 +557,7 @@ class ReportSubmission(BaseModel):
     narrative: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
-        AfterValidator(_no_nul),
+        AfterValidator(reject_nul),
     ]
     income: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
     # Bounded by the database's INTEGER column: a larger figure is a 422, not a write

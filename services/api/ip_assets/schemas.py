@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from workflows.messages import Territory, Text
+from workflows.messages import Territory, Text, reject_nul, upper_stripped
 
 
 class AssetType(StrEnum):
@@ -53,16 +53,6 @@ def _identifier_chars(value: str) -> str:
     return value
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -72,18 +62,18 @@ Identifier = Annotated[
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
-    AfterValidator(_no_nul),
+    AfterValidator(reject_nul),
 ]
 Jurisdiction = Annotated[
     str,
-    BeforeValidator(_upper),
+    BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{2,8}$"),
     Field(description="The office's code: 2 to 8 letters, e.g. US, EP, WO"),
 ]
 FieldOfUse = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    AfterValidator(_no_nul),
+    AfterValidator(reject_nul),
     Field(description="null: every field of use"),
 ]
 
