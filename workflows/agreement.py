@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewOutcome,
         ReviewPlan,
         RevisionCommand,
+        Severity,
         SignatureOutcome,
         SignatureRecord,
         Snapshot,
@@ -91,6 +92,7 @@ class CommandRejected:
     FINDING_NOT_OPEN = "FindingNotOpen"
     SIGNATORY_UNAVAILABLE = "SignatoryUnavailable"
     INVALID_DATA = "InvalidData"
+    CRITICAL_FINDINGS = "CriticalFindingsOpen"
 
 
 def _plan_data(plan: ReviewPlan) -> dict[str, Any]:
@@ -1124,6 +1126,16 @@ class AgreementWorkflow:
             raise ApplicationError(
                 "you have already decided this task", type=CommandRejected.ALREADY_DECIDED
             )
+        if command.outcome == ClearanceOutcome.CLEAR:
+            critical = sorted(
+                {f.kind for f in self._findings.values() if f.severity == Severity.CRITICAL}
+            )
+            if critical:
+                raise ApplicationError(
+                    f"critical findings are open ({', '.join(critical)}): clear with"
+                    " conditions that address them, dismiss a false positive, or block",
+                    type=CommandRejected.CRITICAL_FINDINGS,
+                )
         if command.outcome == SignatureOutcome.SIGN:
             seen = command.data.get("document_sha256")
             current = self._document.sha256 if self._document else None

@@ -42,6 +42,7 @@ _CONFLICTS = {
     CommandRejected.STALE_DOCUMENT,
     CommandRejected.FINDING_NOT_OPEN,
     CommandRejected.SIGNATORY_UNAVAILABLE,
+    CommandRejected.CRITICAL_FINDINGS,
 }
 
 

@@ -241,3 +241,23 @@ async def test_signatories_must_be_signatory_users(stack: Stack) -> None:
     )
     response = await stack.actor("officer").post("/v1/proposals", json=stranger)
     assert response.status_code == 422
+
+
+async def test_a_plain_clear_is_refused_while_a_critical_finding_is_open(stack: Stack) -> None:
+    """A critical finding needs an answer: conditions that address it, a dismissal (for
+    a false positive), or a block. A plain clear would let it through unanswered."""
+    task = await to_clearance(stack, proposal(kind="defense_sharing", ip_assets=[]))
+    assert "export_classification_missing" in kinds(task)
+    refused = await clear(stack, task)
+    assert refused.status_code == 409, refused.text
+    assert "export_classification_missing" in refused.json()["detail"]
+    assert (await agreement(stack, task["agreement_id"]))["status"] == "ip_clearance"
+
+    response = await clear(
+        stack,
+        task,
+        "clear_with_conditions",
+        conditions=["EAR classification and license confirmed before any transfer"],
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "in_signature"

@@ -52,6 +52,7 @@ def _request(
     *, conditions: list[str] | None = None, revision: int = 3, **overrides: Any
 ) -> DocumentRequest:
     overrides.setdefault("title", "Perovskite solar cell license")
+    overrides.setdefault("ip_assets", ["US-11223344-B2"])
     return DocumentRequest(
         agreement_id="agr_0123456789",
         revision=revision,
