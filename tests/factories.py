@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.testing import WorkflowEnvironment
 
 from services.demo import DEMO_USERS
 from tests.stack import Stack
@@ -263,7 +266,7 @@ def pdf_text(content: bytes) -> str:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], *, within: float = 20, what: str = "condition"
+    check: Callable[[], Awaitable[T | None]], *, within: float = 60, what: str = "condition"
 ) -> T:
     """Poll `check` until it returns something truthy; fail after `within` seconds."""
     loop = asyncio.get_running_loop()
@@ -275,6 +278,17 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {within}s; last: {result!r}")
         await asyncio.sleep(0.1)
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """Skip `duration` on the time-skipping server. Unlike `env.sleep`, give the call
+    minutes: the server returns only once every timer in the span has fired and its
+    activities ran, which on a loaded machine outlasts the default RPC timeout."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(
+        request, timeout=timedelta(minutes=5)
+    )
 
 
 async def obligations(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:

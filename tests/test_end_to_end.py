@@ -9,9 +9,8 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.factories import REVIEWERS, asset, signer_of
+from tests.factories import REVIEWERS, asset, eventually, signer_of, skip_time
 from tests.stack import Stack
-from tests.workflows.test_long_term import eventually
 
 
 async def ok(response: Any, status: int = 200) -> Any:
@@ -142,12 +141,14 @@ async def test_defense_sharing_and_license_from_submission_to_completed(
         ids.append(submitted["id"])
 
     # Six months: the license's first report; a year: the last reports, then the end.
-    await env.sleep(timedelta(days=170))
-    await eventually(lambda: submit_open_reports(stack, ids[0], "1000.00"), "first report")
-    await env.sleep(timedelta(days=170))
+    await skip_time(env, timedelta(days=170))
+    await eventually(lambda: submit_open_reports(stack, ids[0], "1000.00"), what="first report")
+    await skip_time(env, timedelta(days=170))
     for agreement_id in ids:
-        await eventually(lambda a=agreement_id: submit_open_reports(stack, a, "2000.00"), "report")
-    await env.sleep(timedelta(days=40))
+        await eventually(
+            lambda a=agreement_id: submit_open_reports(stack, a, "2000.00"), what="report"
+        )
+    await skip_time(env, timedelta(days=40))
 
     for agreement_id in ids:
 
@@ -155,7 +156,7 @@ async def test_defense_sharing_and_license_from_submission_to_completed(
             body = await ok(await stack.actor("officer").get(f"/v1/agreements/{a}"))
             return bool(body["status"] == "completed")
 
-        await eventually(completed, "completion")
+        await eventually(completed, what="completion")
         events = await ok(await stack.actor("officer").get(f"/v1/agreements/{agreement_id}/events"))
         report = await ok(
             await stack.actor("officer").get(f"/v1/agreements/{agreement_id}/status-report")

@@ -3,33 +3,22 @@ overdue, the end of the term, termination, and continue-as-new over a long term.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.factories import agreement, events, proposal, register_asset, to_active
+from tests.factories import (
+    agreement,
+    events,
+    eventually,
+    obligations,
+    proposal,
+    register_asset,
+    skip_time,
+    to_active,
+)
 from tests.stack import Stack
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = 30) -> Any:
-    """Poll until `check` returns something truthy; activities run in real time."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not within {within}s")
-        await asyncio.sleep(0.1)
-
-
-async def obligations(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:
-    response = await stack.actor("officer").get(f"/v1/agreements/{agreement_id}/obligations")
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def terms(**overrides: Any) -> dict[str, Any]:
@@ -61,7 +50,7 @@ async def open_obligation(stack: Stack, agreement_id: str, name: str) -> dict[st
                 return item
         return None
 
-    found: dict[str, Any] = await eventually(opened, f"{name} opened")
+    found: dict[str, Any] = await eventually(opened, what=f"{name} opened")
     return found
 
 
@@ -80,7 +69,7 @@ async def test_reports_on_time_then_overdue_then_completion_after_the_term(
     ]
 
     # Two months in, the milestone's task opens (30 days before it is due): met on time.
-    await env.sleep(timedelta(days=70))
+    await skip_time(env, timedelta(days=70))
     milestone = await open_obligation(stack, agreement_id, "First commercial sale")
     inbox = (await stack.actor("officer").get("/v1/tasks", params={"assignee": "me"})).json()
     assert milestone["task_id"] in {t["id"] for t in inbox["items"]}
@@ -90,13 +79,13 @@ async def test_reports_on_time_then_overdue_then_completion_after_the_term(
     assert met["report"]["income"] == "1500.00"
 
     # The first periodic report is left to go overdue: flagged on the agreement.
-    await env.sleep(timedelta(days=120))
+    await skip_time(env, timedelta(days=120))
     report = await open_obligation(stack, agreement_id, "Report 1")
 
     async def flagged() -> bool:
         return bool((await agreement(stack, agreement_id))["overdue_obligations"] == 1)
 
-    await eventually(flagged, "overdue flag")
+    await eventually(flagged, what="overdue flag")
     timeline = [e["type"] for e in await events(stack, agreement_id)]
     assert "obligation_overdue" in timeline
     late = await submit_report(stack, report["task_id"], income="900.00")
@@ -105,13 +94,13 @@ async def test_reports_on_time_then_overdue_then_completion_after_the_term(
     assert [e["data"]["late"] for e in submitted] == [False, True]
 
     # The term ends at 12 months: completed; the last report, never sent, is missed.
-    await env.sleep(timedelta(days=200))
+    await skip_time(env, timedelta(days=200))
 
     async def completed() -> dict[str, Any] | None:
         body = await agreement(stack, agreement_id)
         return body if body["status"] == "completed" else None
 
-    done = await eventually(completed, "completion")
+    done = await eventually(completed, what="completion")
     assert done["open_tasks"] == []
     final = await obligations(stack, agreement_id)
     assert [o["status"] for o in final] == ["met", "met", "missed"]
@@ -143,7 +132,7 @@ async def test_termination_of_an_active_agreement_cancels_what_is_owed(
     )
     assert again.status_code == 409
     # Time passing changes nothing any more.
-    await time_skipping_env.sleep(timedelta(days=400))
+    await skip_time(time_skipping_env, timedelta(days=400))
     assert (await agreement(stack, active["id"]))["status"] == "terminated"
 
 
@@ -161,16 +150,16 @@ async def test_a_long_term_continues_as_new_and_keeps_its_history_small(
 
     for number in range(1, 9):
         # To about ten days before each quarter's report is due: its task is open.
-        await env.sleep(timedelta(days=80 if number == 1 else 91))
+        await skip_time(env, timedelta(days=80 if number == 1 else 91))
         owed = await open_obligation(stack, agreement_id, f"Report {number} ")
         await submit_report(stack, owed["task_id"], income=f"{number}00.00")
 
-    await env.sleep(timedelta(days=30))
+    await skip_time(env, timedelta(days=30))
 
     async def completed() -> bool:
         return bool((await agreement(stack, agreement_id))["status"] == "completed")
 
-    await eventually(completed, "completion")
+    await eventually(completed, what="completion")
     assert (await handle.describe()).run_id != first_run, "never continued as new"
     history = await handle.fetch_history()
     assert len(history.events) < 300, len(history.events)
