@@ -106,10 +106,15 @@ async def findings_of(
     return sorted(out, key=lambda f: (-f.round, severity_rank.get(f.severity, 3), f.subject))
 
 
-async def obligations_of(session: AsyncSession, agreement_id: str) -> list[ObligationOut]:
+async def obligation_rows(session: AsyncSession, agreement_id: str) -> list[Obligation]:
+    """An agreement's obligations by due date."""
     rows = await session.scalars(
         select(Obligation)
         .where(Obligation.agreement_id == agreement_id)
         .order_by(Obligation.due_at, Obligation.id)
     )
-    return [obligation_out(row) for row in rows]
+    return list(rows)
+
+
+async def obligations_of(session: AsyncSession, agreement_id: str) -> list[ObligationOut]:
+    return [obligation_out(row) for row in await obligation_rows(session, agreement_id)]

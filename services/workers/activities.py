@@ -129,7 +129,7 @@ class AgreementActivities:
         return ClearanceReport(
             findings=findings + screening,
             counsel_group_id=counsel,
-            screening_list=next(iter(versions), None) if versions else None,
+            screening_list=next(iter(versions), None),
         )
 
     @activity.defn(name=RESOLVE_SIGNATORIES)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements.schemas import PersonRef
+from services.api.records import obligation_rows
 from services.api.reports.schemas import (
     AgreementStatusReport,
     FindingLine,
@@ -22,7 +23,6 @@ from services.store import (
     Agreement,
     AgreementEvent,
     Finding,
-    Obligation,
     Signature,
     Task,
     User,
@@ -101,11 +101,6 @@ async def _findings(session: AsyncSession, agreement_id: str) -> list[FindingLin
 
 
 async def _obligations(session: AsyncSession, agreement_id: str) -> list[ObligationLine]:
-    rows = await session.scalars(
-        select(Obligation)
-        .where(Obligation.agreement_id == agreement_id)
-        .order_by(Obligation.due_at, Obligation.id)
-    )
     return [
         ObligationLine(
             kind=o.kind,
@@ -118,7 +113,7 @@ async def _obligations(session: AsyncSession, agreement_id: str) -> list[Obligat
             units=o.units,
             sublicenses=o.sublicenses,
         )
-        for o in rows
+        for o in await obligation_rows(session, agreement_id)
     ]
 
 
