@@ -72,6 +72,17 @@ DEMO_USERS = (
 )
 
 
+# Which demo user decides each review step of the shipped policy (config/review_policy.yaml)
+# in walk-throughs, tests and benchmarks: a member of the step's group.
+STEP_DECIDERS: dict[str, tuple[str, ...]] = {
+    "technical": ("reviewer1",),
+    "technical_dual": ("reviewer1", "reviewer2"),
+    "legal": ("reviewer2",),
+    "security": ("security",),
+    "finance": ("reviewer1",),
+}
+
+
 async def seed_demo(session: AsyncSession, tokens_file: Path) -> dict[str, str]:
     """Create the demo groups and users if missing; return every demo user's token.
 

@@ -12,7 +12,7 @@ import httpx
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.testing import WorkflowEnvironment
 
-from services.demo import DEMO_USERS
+from services.demo import DEMO_USERS, STEP_DECIDERS
 from tests.stack import Stack
 
 T = TypeVar("T")
@@ -130,13 +130,7 @@ async def withdraw(stack: Stack, agreement_id: str, reason: str = "no longer nee
 # --- beyond review: IP clearance, signature, reporting ---------------------------------
 
 # Who decides each review step of the shipped policy.
-REVIEWERS = {
-    "technical": ("reviewer1",),
-    "technical_dual": ("reviewer1", "reviewer2"),
-    "legal": ("reviewer2",),
-    "security": ("security",),
-    "finance": ("reviewer1",),
-}
+REVIEWERS = STEP_DECIDERS
 SIGNERS = {u.email: u.key for u in DEMO_USERS if u.role == "signatory"}
 
 
