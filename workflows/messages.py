@@ -34,24 +34,39 @@ def upper_stripped(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+# The codes are upper-cased and stripped before their pattern is checked, which leaves
+# the pattern out of the JSON schema; the document states it, for the letters as sent.
+_LETTERS = "^[A-Za-z]{{{}}}$"
+
 CountryCode = Annotated[
     str,
     BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{2}$"),
-    Field(description="ISO 3166-1 alpha-2 country code, e.g. DE"),
+    Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. DE",
+        json_schema_extra={"pattern": _LETTERS.format(2)},
+    ),
 ]
 Territory = Annotated[
     str,
     BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^([A-Z]{2}|WW)$"),
-    Field(description="ISO 3166-1 alpha-2 country code, or WW for worldwide"),
+    Field(
+        description="ISO 3166-1 alpha-2 country code, or WW for worldwide",
+        json_schema_extra={"pattern": _LETTERS.format(2)},
+    ),
 ]
 CurrencyCode = Annotated[
     str,
     BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{3}$"),
-    Field(description="ISO 4217 currency code"),
+    Field(description="ISO 4217 currency code", json_schema_extra={"pattern": _LETTERS.format(3)}),
 ]
+# Decimals are documented as "a number, or any string"; a pattern (which JSON Schema
+# applies to strings only) says which strings.
+_DECIMAL: dict[str, Any] = {"pattern": r"^\d{1,20}(\.\d{1,20})?$"}
+_MONEY: dict[str, Any] = {"pattern": r"^\d{1,16}(\.\d{1,2})?$"}
+
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -161,7 +176,9 @@ class Terms(BaseModel):
     ) = None
     territories: list[Territory] = Field(default_factory=list, max_length=250)
     term_months: int = Field(ge=1, le=600)
-    royalty_rate: Decimal | None = Field(default=None, ge=0, le=100, description="Percent")
+    royalty_rate: Decimal | None = Field(
+        default=None, ge=0, le=100, description="Percent", json_schema_extra=_DECIMAL
+    )
     reporting_period_months: int | None = Field(
         default=None, ge=1, le=60, description="A periodic report is due every this many months"
     )
@@ -231,6 +248,7 @@ class Signatory(BaseModel):
         str,
         BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
         StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254),
+        AfterValidator(reject_nul),
     ]
     on_behalf_of: Text = Field(description="The name of the party this person signs for")
     order: int = Field(default=1, ge=1, le=20)
@@ -249,7 +267,9 @@ class Proposal(BaseModel):
         default_factory=list, max_length=100, description="Identifiers of registered IP assets"
     )
     terms: Terms
-    estimated_value: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    estimated_value: Decimal = Field(
+        ge=0, max_digits=18, decimal_places=2, json_schema_extra=_MONEY
+    )
     currency: CurrencyCode = "USD"
     signatories: list[Signatory] = Field(min_length=1, max_length=20)
     export_control: ExportControl | None = None
@@ -280,7 +300,9 @@ class ProposalRevision(BaseModel):
     parties: list[Party] | None = Field(default=None, min_length=1, max_length=50)
     ip_assets: list[Text] | None = Field(default=None, max_length=100)
     terms: Terms | None = None
-    estimated_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+    estimated_value: Decimal | None = Field(
+        default=None, ge=0, max_digits=18, decimal_places=2, json_schema_extra=_MONEY
+    )
     currency: CurrencyCode | None = None
     signatories: list[Signatory] | None = Field(default=None, min_length=1, max_length=20)
     export_control: ExportControl | None = None
@@ -546,7 +568,11 @@ class ObligationStatus(StrEnum):
 
 class Attachment(BaseModel):
     name: Text
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    url: Annotated[
+        str,
+        StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
+        AfterValidator(reject_nul),
+    ]
 
 
 class ReportSubmission(BaseModel):
@@ -559,7 +585,9 @@ class ReportSubmission(BaseModel):
         StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
         AfterValidator(reject_nul),
     ]
-    income: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+    income: Decimal | None = Field(
+        default=None, ge=0, max_digits=18, decimal_places=2, json_schema_extra=_MONEY
+    )
     # Bounded by the database's INTEGER column: a larger figure is a 422, not a write
     # that fails on every retry.
     units: int | None = Field(default=None, ge=0, le=2**31 - 1)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.auth import current_user, require_role
 from services.api.deps import get_session
 from services.api.errors import Conflict, NotFound, documented, invalid_field
+from services.api.filters import NO_NUL
 from services.api.ip_assets import repository
 from services.api.ip_assets.schemas import (
     AssetCreate,
@@ -28,14 +29,13 @@ router = APIRouter(prefix="/v1/ip-assets", tags=["ip-assets"], responses=documen
 
 # Counsel and admins maintain the registry; everyone signed in may read it.
 _maintainer = require_role(Role.IP_COUNSEL, Role.ADMIN)
-_NO_NUL = r"^[^\x00]*$"
 
 AssetIdentifier = Annotated[
     str,
     Path(
         min_length=1,
         max_length=200,
-        pattern=_NO_NUL,
+        pattern=NO_NUL,
         description="The asset's identifier, e.g. US-11223344-B2",
     ),
 ]
@@ -75,7 +75,7 @@ async def list_assets(
         Query(
             min_length=1,
             max_length=200,
-            pattern=_NO_NUL,
+            pattern=NO_NUL,
             description="Free text in the identifier, title or owner",
         ),
     ] = None,

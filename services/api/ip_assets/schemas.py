@@ -68,7 +68,11 @@ Jurisdiction = Annotated[
     str,
     BeforeValidator(upper_stripped),
     StringConstraints(pattern=r"^[A-Z]{2,8}$"),
-    Field(description="The office's code: 2 to 8 letters, e.g. US, EP, WO"),
+    Field(
+        description="The office's code: 2 to 8 letters, e.g. US, EP, WO",
+        # Upper-cased before the pattern above is checked, which leaves it out of the schema.
+        json_schema_extra={"pattern": "^[A-Za-z]{2,8}$"},
+    ),
 ]
 FieldOfUse = Annotated[
     str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -39,6 +40,9 @@ from workflows.messages import (
     TaskKind,
     TaskStatus,
 )
+
+# How far ahead a reassigned task may fall due.
+MAX_DUE_AHEAD = timedelta(days=366)
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(401))
 
@@ -212,6 +216,12 @@ async def reassign_task(
     if assignment.due_at is not None and assignment.due_at <= utcnow():
         raise invalid_field(
             ("body", "due_at"), "must be in the future", assignment.due_at.isoformat()
+        )
+    # The workflow reckons reminders and escalation from the due date: one near the end
+    # of the calendar overflowed there and stopped the agreement's workflow for good.
+    if assignment.due_at is not None and assignment.due_at > utcnow() + MAX_DUE_AHEAD:
+        raise invalid_field(
+            ("body", "due_at"), "must be within a year from now", assignment.due_at.isoformat()
         )
     await commands.reassign(
         task.agreement_id,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     Field,
@@ -24,6 +25,7 @@ from workflows.messages import (
     ReportSubmission,
     ReviewOutcome,
     SignatureOutcome,
+    reject_nul,
 )
 
 
@@ -160,8 +162,12 @@ class AssignmentIn(BaseModel):
     """Hand an open task to one user or one group (by slug), optionally with a new due date."""
 
     user_id: UUID | None = None
-    group: str | None = Field(default=None, min_length=1, max_length=64)
-    due_at: AwareDatetime | None = Field(default=None, description="Must be in the future")
+    group: Annotated[str, AfterValidator(reject_nul)] | None = Field(
+        default=None, min_length=1, max_length=64
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="Must be in the future, and within a year"
+    )
     reason: Reason
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.auth import current_user, hash_token, new_token, require_role
 from services.api.deps import get_session
 from services.api.errors import Conflict, documented, invalid_field
-from services.api.filters import matches_text
+from services.api.filters import NO_NUL, matches_text
 from services.store import Group, GroupMember, Notification, Role, User
+from workflows.messages import reject_nul
 
 router = APIRouter(prefix="/v1", tags=["users"], responses=documented(401))
 
@@ -45,11 +46,17 @@ class GroupOut(GroupRef):
     members: list[Member]
 
 
+# Stored or looked up as they are: PostgreSQL text cannot hold NUL, so it is a 422.
+GroupSlug = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(reject_nul)]
+
+
 class UserCreate(BaseModel):
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Annotated[
+        str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254), AfterValidator(reject_nul)
+    ]
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(reject_nul)]
     role: Role
-    groups: list[str] = Field(default_factory=list, description="Group slugs")
+    groups: list[GroupSlug] = Field(default_factory=list, max_length=50, description="Group slugs")
 
 
 class UserCreated(UserOut):
@@ -99,7 +106,8 @@ async def me(
 async def list_users(
     role: Role | None = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Name or e-mail")
+        str | None,
+        Query(min_length=1, max_length=200, pattern=NO_NUL, description="Name or e-mail"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
     _: User = Depends(require_role(Role.ADMIN)),

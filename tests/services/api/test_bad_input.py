@@ -118,6 +118,15 @@ MALFORMED = {
         proposal(parties=[{"name": "Helio\u0000GmbH", "country": "DE", "role": "licensee"}]),
         ("body", "parties", 0, "name"),
     ),
+    # Found by the OpenAPI fuzzer: the e-mail went into a lookup, a 500 on PostgreSQL.
+    "NUL in a signatory's e-mail": (
+        proposal(
+            signatories=[
+                {"email": "sid\u0000@accord.test", "on_behalf_of": "State University"},
+            ]
+        ),
+        ("body", "signatories", 0, "email"),
+    ),
 }
 
 
@@ -236,6 +245,16 @@ BAD_DECISIONS = {
     ),
     "NUL in comment": ({"outcome": "approve", "comment": "a\u0000b"}, ("body", "comment")),
     "NUL in data": ({"outcome": "approve", "data": {"note": "a\u0000b"}}, ("body", "data")),
+    "NUL in a report's attachment": (
+        {
+            "outcome": "submit",
+            "report": {
+                "narrative": "On track.",
+                "attachments": [{"name": "sales", "url": "https://files.test/a\u0000b"}],
+            },
+        },
+        ("body", "report", "attachments", 0, "url"),
+    ),
 }
 
 
@@ -353,3 +372,56 @@ async def test_concurrent_submissions_with_one_key_make_one_agreement(stack: Sta
     assert await agreement_rows(stack, title=body["title"]) == 1
     assert await submitted_events(stack, agreement_id) == 1
     assert len((await agreement(stack, agreement_id))["open_tasks"]) == 1
+
+
+# --- found by the OpenAPI fuzzer (tests/fuzz) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"title": "caf\xe9"}', b"[" * 100_000],
+    ids=["not UTF-8", "nested past the recursion limit"],
+)
+@pytest.mark.parametrize("path", ["/v1/proposals", "/v1/users", "/v1/ip-assets"])
+async def test_body_that_cannot_be_decoded_is_invalid_json(
+    stack: Stack, path: str, content: bytes
+) -> None:
+    """FastAPI answered these with an undocumented 400 of its own shape."""
+    response = await stack.actor("admin").post(
+        path, content=content, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert (error["type"], error["loc"]) == ("json_invalid", ["body"])
+
+
+async def test_events_after_a_seq_beyond_the_column_is_a_validation_error(stack: Stack) -> None:
+    submitted = await submit(stack)
+    response = await stack.actor("admin").get(
+        f"/v1/agreements/{submitted['id']}/events", params={"after_seq": 2**63}
+    )
+    assert ("query", "after_seq") in locs(response)
+
+
+@pytest.mark.parametrize("path", ["/v1/agreements", "/v1/users", "/v1/ip-assets"])
+async def test_nul_in_free_text_is_a_validation_error(stack: Stack, path: str) -> None:
+    response = await stack.actor("admin").get(path, params={"q": "a\u0000b"})
+    assert ("query", "q") in locs(response)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "loc"),
+    [
+        ("name", "Nu\u0000l", ("body", "name")),
+        ("email", "nul\u0000@accord.test", ("body", "email")),
+        ("groups", ["legal\u0000review"], ("body", "groups", 0)),
+        ("groups", ["legal-review"] * 51, ("body", "groups")),
+    ],
+    ids=["NUL in name", "NUL in e-mail", "NUL in a group", "too many groups"],
+)
+async def test_unstorable_user_is_refused_naming_the_field(
+    stack: Stack, field: str, value: Any, loc: tuple[Any, ...]
+) -> None:
+    body = {"email": f"nul.{uuid.uuid4().hex[:8]}@accord.test", "name": "Nul", "role": "reviewer"}
+    response = await stack.actor("admin").post("/v1/users", json={**body, field: value})
+    assert loc in locs(response)
