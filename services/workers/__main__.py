@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -36,6 +37,7 @@ async def run() -> None:
     worker = build_worker(
         client, settings.task_queue, activities, ReportingActivities(sessions, mailer)
     )
+    gc.freeze()  # start-up's objects live as long as the process; see services/api/app.py
     async with worker:
         log.info(
             "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address

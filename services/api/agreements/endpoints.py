@@ -33,6 +33,7 @@ from services.api.errors import (
     documented,
     invalid_field,
 )
+from services.api.filters import NO_NUL
 from services.api.records import (
     FindingOut,
     ObligationOut,
@@ -167,7 +168,9 @@ async def list_agreements(
     kind: AgreementKind | None = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     officer_id: UUID | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Free text")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=NO_NUL, description="Free text")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     user: User = Depends(current_user),
@@ -199,8 +202,8 @@ async def get_agreement(
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> AgreementDetail:
-    await _readable(session, user, agreement_id)
-    return await _detail_or_404(session, str(agreement_id))
+    # The agreement the read check loaded is the one shown: it is not read twice.
+    return await repository.detail_of(session, await _readable(session, user, agreement_id))
 
 
 @router.get(
@@ -210,7 +213,8 @@ async def get_agreement(
 )
 async def list_events(
     agreement_id: UUID,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    # Bounded by the INTEGER column it is compared with: a larger one is a 422, not a 500.
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),

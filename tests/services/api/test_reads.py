@@ -183,6 +183,27 @@ async def test_cursor_with_a_bad_timestamp_is_a_validation_error(stack: Stack, p
     assert response.status_code == 422, response.text
 
 
+# Found by the OpenAPI fuzzer: these decoded, then failed in the query with a 500.
+@pytest.mark.parametrize("path", ["/v1/agreements", "/v1/tasks"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-01-01T00:00:00", "x"],
+        ["0001-01-01T00:00:00+14:00", "x"],
+        ["9999-12-31T23:59:59-14:00", "x"],
+        ["2024-01-01T00:00:00+00:00", "x\u0000"],
+    ],
+    ids=["no offset", "before year 1 in UTC", "after year 9999 in UTC", "NUL in the id"],
+)
+async def test_forged_keyset_cursor_is_a_validation_error(
+    stack: Stack, path: str, values: list[str]
+) -> None:
+    forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+    response = await stack.actor("admin").get(path, params={"cursor": forged})
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [["query", "cursor"]]
+
+
 async def test_program_officer_lists_only_their_own_agreements(
     stack: Stack, other_officer: Person
 ) -> None:
