@@ -71,6 +71,8 @@ RENDER_DOCUMENT = "render_document"
 _WRITE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+# How far ahead a reassignment may move a task's due date (the API checks it first).
+_MAX_DUE_AHEAD = timedelta(days=366)
 _DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(minutes=10),
@@ -212,6 +214,11 @@ class AgreementWorkflow:
 
     @decide.validator
     def _validate_decide(self, command: Decision) -> None:
+        if self._lock.locked() and command.task_id not in self._open:
+            # A transition in progress may be opening this task: its row is committed
+            # (so the inbox shows it) before the activity's result reaches us. The
+            # handler checks the task once the transition is done.
+            return
         self._decidable_task(command)
 
     @workflow.update
@@ -325,6 +332,11 @@ class AgreementWorkflow:
             raise ApplicationError(
                 "a signature task belongs to its named signatory and cannot be reassigned",
                 type=CommandRejected.WRONG_STATUS,
+            )
+        if command.due_at is not None and command.due_at > workflow.now() + _MAX_DUE_AHEAD:
+            # Reminder arithmetic past the end of the calendar would fail every task.
+            raise ApplicationError(
+                "a new due date must be within a year", type=CommandRejected.INVALID_DATA
             )
 
     @workflow.update
@@ -465,7 +477,7 @@ class AgreementWorkflow:
             RUN_CLEARANCE_CHECKS,
             ClearanceCheck(agreement_id=self._start.agreement_id, proposal=self._proposal),
             result_type=ClearanceReport,
-            start_to_close_timeout=timedelta(minutes=2),
+            start_to_close_timeout=timedelta(seconds=30),
             retry_policy=_WRITE_RETRY,
         )
         findings = [f.model_copy(update={"id": str(workflow.uuid4())}) for f in report.findings]
@@ -680,7 +692,7 @@ class AgreementWorkflow:
             RENDER_DOCUMENT,
             request,
             result_type=StoredDocument,
-            start_to_close_timeout=timedelta(minutes=2),
+            start_to_close_timeout=timedelta(seconds=30),
             retry_policy=_WRITE_RETRY,
         )
         return document

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+
+# How long a 503 asks the client to wait before it tries again.
+RETRY_AFTER_SECONDS = "5"
 
 
 class AccordError(Exception):
@@ -43,8 +51,13 @@ class Conflict(AccordError):
 
 
 class Unavailable(AccordError):
+    """A dependency is down: always says when to try again, as the database's 503 does."""
+
     status_code = 503
     error = "unavailable"
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, {"Retry-After": RETRY_AFTER_SECONDS, **(headers or {})})
 
 
 class Pending(AccordError):
@@ -98,6 +111,21 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
+    # A body FastAPI cannot even decode (not UTF-8, or nested past the recursion limit)
+    # gets its bare 400; it is invalid JSON like any other, so a 422 json_invalid.
+    @app.exception_handler(HTTPException)
+    async def _unparsable_body(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code != 400 or exc.__cause__ is None:
+            return await http_exception_handler(request, exc)
+        error = {
+            "type": "json_invalid",
+            "loc": ("body",),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": str(exc.__cause__)[:200] or type(exc.__cause__).__name__},
+        }
+        return await request_validation_exception_handler(request, RequestValidationError([error]))
+
     # asyncpg reports a refused connection as a plain OSError; SQLite, a lock that outlived
     # the busy timeout or a missing file, as OperationalError; a full pool times out.
     async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -107,8 +135,17 @@ def install_error_handlers(app: FastAPI) -> None:
                 "detail": f"the database is unavailable ({type(exc).__name__}); try again shortly",
             },
             status_code=Unavailable.status_code,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
 
     for unavailable in (OperationalError, InterfaceError, PoolTimeout, OSError):
         app.add_exception_handler(unavailable, _database_unavailable)
+
+    # A connection the server dropped mid-statement (asyncpg: "connection was closed in
+    # the middle of operation") is a bare DBAPIError that SQLAlchemy marks a disconnect.
+    async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
+        if not getattr(exc, "connection_invalidated", False):
+            raise exc
+        return await _database_unavailable(request, exc)
+
+    app.add_exception_handler(DBAPIError, _disconnected)

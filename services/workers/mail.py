@@ -11,6 +11,12 @@ from services.config import Settings
 from services.store import Notification
 
 
+def one_line(header: str) -> str:
+    """A header value on one line: a title or name with a line break in it would make the
+    message refuse the header, and the mail never go out."""
+    return " ".join(header.split())
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -25,7 +31,7 @@ class Mailer:
         message = EmailMessage(policy=SMTP.clone(max_line_length=998))
         message["From"] = self._settings.smtp_sender
         message["To"] = notification.recipient_email
-        message["Subject"] = notification.subject
+        message["Subject"] = one_line(notification.subject)
         message["Message-ID"] = f"<{notification.id}@accord>"
         body = notification.body
         if notification.task_id:
@@ -42,7 +48,7 @@ class Mailer:
         message = EmailMessage(policy=SMTP.clone(max_line_length=998))
         message["From"] = self._settings.smtp_sender
         message["To"] = recipient
-        message["Subject"] = subject
+        message["Subject"] = one_line(subject)
         message.set_content(text)
         if html is not None:
             message.add_alternative(html, subtype="html")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from tests.factories import current_task, decide, events, submit
 from tests.stack import Stack
+from workflows.messages import Reassignment
 
 
 async def _user_id(stack: Stack, key: str) -> str:
@@ -82,8 +85,29 @@ async def test_a_task_reassigned_to_a_group_with_a_new_due_date(stack: Stack) ->
             {"group": "legal-review", "due_at": "2031-01-01T00:00:00", "reason": "x"},
             ("body", "due_at"),
         ),
+        # Found by the OpenAPI fuzzer: the workflow's reminder arithmetic overflowed on
+        # such a date, and every later command on the agreement got a 504, then a 503.
+        (
+            {"group": "legal-review", "due_at": "9999-12-31T23:59:59-14:00", "reason": "x"},
+            ("body", "due_at"),
+        ),
+        (
+            {"group": "legal-review", "due_at": "2999-01-01T00:00:00Z", "reason": "x"},
+            ("body", "due_at"),
+        ),
+        ({"group": "legal\u0000review", "reason": "x"}, ("body", "group")),
     ],
-    ids=["no reason", "no assignee", "unknown group", "unknown user", "past due", "naive due"],
+    ids=[
+        "no reason",
+        "no assignee",
+        "unknown group",
+        "unknown user",
+        "past due",
+        "naive due",
+        "due at the end of the calendar",
+        "due in centuries",
+        "NUL in group",
+    ],
 )
 async def test_an_unfit_reassignment_is_refused_naming_the_field(
     stack: Stack, body: dict, loc: tuple | None
@@ -113,3 +137,23 @@ async def test_only_admins_reassign_and_only_open_tasks(stack: Stack) -> None:
         "/v1/tasks/00000000-0000-0000-0000-000000000000/assignment", json=body
     )
     assert unknown.status_code == 404
+
+
+async def test_the_workflow_itself_refuses_a_due_date_past_a_year(stack: Stack) -> None:
+    """A client that bypasses the API cannot wedge the agreement with a far due date:
+    the update is rejected before it is applied, and the agreement goes on."""
+    submitted = await submit(stack)
+    task = await current_task(stack, submitted["id"])
+    handle = stack.client.get_workflow_handle(submitted["workflow_id"])
+    command = Reassignment(
+        task_id=task["id"],
+        actor_id=await _user_id(stack, "admin"),
+        group_id=task["assignee"]["id"],
+        due_at=datetime(9999, 12, 31, tzinfo=UTC),
+        reason="forever",
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("reassign", command)
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == "InvalidData"
+    assert (await decide(stack, "reviewer1", task["id"], "approve")).status_code == 200
