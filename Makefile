@@ -21,7 +21,14 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services workflows
+	$(VENV)/bin/mypy services workflows bench
+
+# Not in CI: each prints its figures beside a bare-Temporal or bare-SQL baseline.
+bench: $(STAMP)
+	for db in sqlite postgresql; do $(VENV)/bin/python -m bench.lifecycle --database $$db; done
+	for db in sqlite postgresql; do $(VENV)/bin/python -m bench.reads --database $$db; done
+	$(VENV)/bin/python -m bench.footprint memory
+	$(VENV)/bin/python -m bench.footprint history
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

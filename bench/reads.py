@@ -1,8 +1,8 @@
 """Reads at scale: list, detail, inbox, timeline and portfolio, next to their bare SQL.
 
     .venv/bin/python -m bench.reads [--agreements 100000] [--requests 200]
-        [--database-url postgresql://postgres@127.0.0.1:5432/accord_reads] [--reuse]
-        [--portfolio-runs 5] [--explain] [--gc-freeze] [--only list,detail,...]
+        [--database sqlite|postgresql] [--database-url URL] [--reuse]
+        [--portfolio-runs 5] [--explain] [--no-gc-freeze] [--only list,detail,...]
 
 Migrates the database (SQLite in a temporary folder unless --database-url is given),
 seeds it with bench/seed.py (100,000 agreements, ~1,000,000 events) unless --reuse finds
@@ -48,6 +48,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.harness import fresh_database
 from bench.seed import describe, seed
 from services.api.app import create_app
 from services.api.pagination import encode_cursor
@@ -361,6 +362,15 @@ async def _picks(engine: AsyncEngine, rng: random.Random) -> dict[str, Any]:
     }
 
 
+async def run(args: argparse.Namespace) -> None:
+    if args.database == "postgresql" and not args.database_url:
+        async with fresh_database("postgresql", Path(tempfile.mkdtemp())) as url:
+            args.database_url = url
+            await main(args)
+    else:
+        await main(args)
+
+
 async def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="accord-reads-"))
     database_url = Settings(
@@ -600,6 +610,13 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="without --database-url: a new SQLite file, or a PostgreSQL database made for"
+        " the run on ACCORD_BENCH_POSTGRES_URL's server and dropped after it",
+    )
     parser.add_argument("--database-url", help="PostgreSQL or SQLite (default: a new SQLite)")
     parser.add_argument("--agreements", type=int, default=100_000, help="to seed")
     parser.add_argument("--batch", type=int, default=2000, help="agreements per seed batch")
@@ -611,8 +628,11 @@ if __name__ == "__main__":
     parser.add_argument("--only", help="comma-separated reads to run (default: all)")
     parser.add_argument("--explain", action="store_true", help="print the costliest plans")
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="gc.freeze() before measuring (see notes)"
+        "--gc-freeze",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gc.freeze() before measuring, as the API's start-up does (default: on)",
     )
     parser.add_argument("--explain-top", type=int, default=2, help="statements per read")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(run(parser.parse_args()))
     sys.stdout.flush()

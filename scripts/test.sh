@@ -7,7 +7,7 @@ VENV=.venv/bin
 echo "== lint and types"
 $VENV/ruff check .
 $VENV/ruff format --check .
-$VENV/mypy services workflows
+$VENV/mypy services workflows bench
 
 echo "== suite on SQLite"
 ACCORD_TEST_DATABASE=sqlite $VENV/python -m pytest "$@"
