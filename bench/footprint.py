@@ -76,7 +76,11 @@ async def memory(args: argparse.Namespace) -> None:
                     ours[low] = rss_mib(worker)[0]
                     await drive(high - low, 50, submit)
                     rate = submitted / (time.perf_counter() - started)
-                    print(f"  {submitted:>6} open agreements submitted ({rate:.1f}/s)", flush=True)
+                    print(
+                        f"  {submitted:>6} open agreements ({rate:.1f}/s submitted); worker RSS"
+                        f" {rss_mib(worker)[0]:.0f} MiB",
+                        flush=True,
+                    )
                 await asyncio.sleep(5)
                 ours[args.agreements] = rss_mib(worker)[0]
                 ours_peak = rss_mib(worker)[1]

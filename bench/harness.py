@@ -31,6 +31,7 @@ from services.config import Settings
 from services.demo import DEMO_USERS, STEP_DECIDERS, seed_demo
 from services.screening import load_screening_list
 from services.store.session import create_engine, create_session_factory
+from tests.factories import proposal
 
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -338,29 +339,18 @@ async def accord(
 
 
 def license_proposal(n: int) -> dict[str, Any]:
-    """A non-exclusive license between two parties, signed by Sid then Sofia."""
-    return {
-        "title": f"Bench license {n} {uuid.uuid4().hex[:6]}",
-        "kind": "license",
-        "summary": "Non-exclusive license of a sensor patent family.",
-        "parties": [
-            {"name": "State University", "country": "US", "role": "licensor"},
-            {"name": "Helio GmbH", "country": "DE", "role": "licensee"},
-        ],
-        "ip_assets": [],
-        "terms": {
+    """The tests' license between two parties, signed by Sid then Sofia; non-exclusive,
+    so the agreements of a run do not raise license conflicts with each other."""
+    return proposal(
+        title=f"Bench license {n} {uuid.uuid4().hex[:6]}",
+        terms={
             "exclusive": False,
             "field_of_use": "photovoltaics",
             "territories": ["DE"],
             "term_months": 36,
             "reporting_period_months": 12,
         },
-        "estimated_value": "100000",
-        "signatories": [
-            {"email": "sid.signatory@accord.test", "on_behalf_of": "State University", "order": 1},
-            {"email": "sofia.signatory@accord.test", "on_behalf_of": "Helio GmbH", "order": 2},
-        ],
-    }
+    )
 
 
 Timings = dict[str, list[float]]
