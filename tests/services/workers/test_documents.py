@@ -429,3 +429,13 @@ def test_fifty_parties_and_a_hundred_assets(font: str) -> None:
     assert "Milestone 49" in text
     assert "signer19@partner19.test" in text
     assert f"Page {len(pages)} of {len(pages)}" in pages[-1]
+
+
+def test_scripts_outside_the_cut_down_font_are_replaced(font: str) -> None:
+    """DejaVu draws Hebrew and Armenian, but the faces are cut down to TEXT_RANGES for
+    speed: such letters are replaced like any the font cannot draw, never raising."""
+    request = _request(
+        title="Hebrew \u05e9\u05dc\u05d5\u05dd and Armenian \u0532\u0561\u0580\u0565\u0582"
+    )
+    text = _text(render_agreement(request))
+    assert "Hebrew ???? and Armenian ?????" in text
