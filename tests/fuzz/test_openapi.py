@@ -92,6 +92,10 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+# The readiness probe's documented 503 reports a dependency that did not answer within
+# its 3 s (on a loaded CI machine, Temporal's health check can be that slow): its shape
+# is still checked, its status is not a server error.
+READINESS_CHECKS = [check for check in CHECKS if check is not not_a_server_error]
 
 
 @dataclass
@@ -235,7 +239,8 @@ class Fuzzer:
                 ) from exc
             self.requests += 1
             self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=CHECKS)
+            readiness = operation.path == "/readyz" and response.status_code == 503
+            case.validate_response(response, checks=READINESS_CHECKS if readiness else CHECKS)
 
         exchange()
 
