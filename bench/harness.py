@@ -280,6 +280,9 @@ async def accord(
         "ACCORD_TASK_QUEUE": f"bench-{uuid.uuid4()}",
         "ACCORD_VAR_DIR": str(procs.workdir),
         "ACCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # At saturation (50 in flight on 2 cores) a command can queue behind the worker
+        # for more than the default 30 s; the benchmark wants its time, not a 504.
+        "ACCORD_UPDATE_TIMEOUT_SECONDS": "120",
         **(extra_env or {}),
     }
     for n in range(workers):
