@@ -274,6 +274,20 @@ async def eventually(
         await asyncio.sleep(0.1)
 
 
+async def pages(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a keyset-paged list, following `next_cursor` until it is null."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = params if cursor is None else {**params, "cursor": cursor}
+        response = await client.get(path, params=query)
+        assert response.status_code == 200, response.text
+        found.append(response.json())
+        cursor = found[-1]["next_cursor"]
+        if cursor is None:
+            return found
+
+
 async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
     """Skip `duration` on the time-skipping server. Unlike `env.sleep`, give the call
     minutes: the server returns only once every timer in the span has fired and its

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import pages
 from tests.stack import Stack
 
 
@@ -294,25 +295,10 @@ async def test_pages_follow_next_cursor_by_identifier_until_exhausted(stack: Sta
     for identifier in identifiers:
         await create(stack, asset_body(identifier, jurisdiction="ZZ"))
 
-    seen: list[str] = []
-    sizes: list[int] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"q": token, "limit": 2}
-        if cursor is not None:
-            params["cursor"] = cursor
-        response = await stack.actor("officer").get("/v1/ip-assets", params=params)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        seen += [item["identifier"] for item in page["items"]]
-        sizes.append(len(page["items"]))
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-
-    assert sizes == [2, 2, 1]
-    assert seen == sorted(identifiers)
-    assert "licenses" not in page["items"][0]
+    listed = await pages(stack.actor("officer"), "/v1/ip-assets", q=token, limit=2)
+    assert [len(page["items"]) for page in listed] == [2, 2, 1]
+    assert [item["identifier"] for page in listed for item in page["items"]] == sorted(identifiers)
+    assert "licenses" not in listed[-1]["items"][0]
 
 
 # --- changes ------------------------------------------------------------------------

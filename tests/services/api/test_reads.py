@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.store import User
-from tests.factories import current_task, decide, proposal, submit
+from tests.factories import current_task, decide, pages, proposal, submit
 from tests.stack import Stack
 
 
@@ -148,24 +148,9 @@ async def test_pages_follow_next_cursor_newest_first_until_exhausted(stack: Stac
     token = unique()
     created = [(await submit(stack, proposal(title=f"Page {i} {token}")))["id"] for i in range(5)]
 
-    seen: list[str] = []
-    sizes: list[int] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"q": token, "limit": 2}
-        if cursor is not None:
-            params["cursor"] = cursor
-        response = await stack.actor("admin").get("/v1/agreements", params=params)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        seen += [item["id"] for item in page["items"]]
-        sizes.append(len(page["items"]))
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-
-    assert sizes == [2, 2, 1]
-    assert seen == created[::-1]
+    listed = await pages(stack.actor("admin"), "/v1/agreements", q=token, limit=2)
+    assert [len(page["items"]) for page in listed] == [2, 2, 1]
+    assert [item["id"] for page in listed for item in page["items"]] == created[::-1]
 
 
 @pytest.mark.parametrize("path", ["/v1/agreements", "/v1/tasks"])
