@@ -9,7 +9,10 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from services.demo import DEMO_USERS, STEP_DECIDERS
@@ -294,9 +297,44 @@ async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
     activities ran, which on a loaded machine outlasts the default RPC timeout."""
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
-    await env.client.test_service.unlock_time_skipping_with_sleep(
-        request, timeout=timedelta(minutes=5)
+    try:
+        await env.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=timedelta(minutes=3)
+        )
+    except RPCError as err:
+        stuck = await _in_flight(env)
+        raise AssertionError(f"skipping {duration} failed ({err}); {stuck}") from err
+
+
+async def _in_flight(env: WorkflowEnvironment) -> str:
+    """What holds the test server's clock: open workflows' pending activities and the
+    tail of their histories (a workflow or activity task in flight stops time skipping)."""
+    listing = await env.client.workflow_service.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=env.client.namespace, maximum_page_size=100)
     )
+    lines = []
+    for execution in listing.executions:
+        handle = env.client.get_workflow_handle(
+            execution.execution.workflow_id, run_id=execution.execution.run_id
+        )
+        described = (await handle.describe()).raw_description
+        pending = [
+            f"{a.activity_type.name} attempt {a.attempt} ({a.last_failure.message[:300]!r})"
+            for a in described.pending_activities
+        ]
+        history = (await handle.fetch_history()).events
+        tail = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history[-6:]]
+        failures = [
+            e.activity_task_failed_event_attributes.failure.message[:300]
+            for e in history
+            if e.HasField("activity_task_failed_event_attributes")
+        ][-2:]
+        lines.append(
+            f"{execution.execution.workflow_id} on {described.execution_config.task_queue.name}: "
+            f"pending {pending}, "
+            f"last events {tail}, last activity failures {failures}"
+        )
+    return "open workflows:\n" + "\n".join(lines)
 
 
 async def obligations(stack: Stack, agreement_id: str) -> list[dict[str, Any]]:

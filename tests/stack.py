@@ -35,8 +35,43 @@ class Mailbox:
     def __init__(self) -> None:
         self._messages: list[Message] = []
         self._lock = threading.Lock()
+        self._holding: set[str] = set()
+        self._held: list[tuple[str, threading.Event]] = []
+
+    def hold(self, subject_has: str = "") -> None:
+        """Keep messages whose subject contains `subject_has` waiting in DATA, as a slow
+        relay would, until they are released."""
+        with self._lock:
+            self._holding.add(subject_has)
+
+    def release(self, subject_has: str | None = None) -> None:
+        """Stop holding what `hold(subject_has)` held, and let those waiting through;
+        without an argument, everything."""
+        with self._lock:
+            self._holding = set() if subject_has is None else self._holding - {subject_has}
+            gates = [gate for subject, gate in self._held if not self._is_held(subject)]
+        for gate in gates:
+            gate.set()
+
+    def held(self, subject_has: str = "") -> int:
+        """How many messages wait at the relay, with this in their subject."""
+        with self._lock:
+            return len(
+                [1 for subject, gate in self._held if subject_has in subject and not gate.is_set()]
+            )
+
+    def _is_held(self, subject: str) -> bool:
+        return any(pattern in subject for pattern in self._holding)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        subject = str(message_from_bytes(envelope.content, policy=policy.default)["Subject"])
+        with self._lock:
+            gate = threading.Event()
+            if self._is_held(subject):
+                self._held.append((subject, gate))
+            else:
+                gate.set()
+        await asyncio.to_thread(gate.wait)
         with self._lock:
             self._messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"

@@ -166,15 +166,13 @@ class AgreementWorkflow:
                     ) from err
         while self._status is not None and not self._status.is_terminal:
             if self._history_is_long():
-                await self._finish_deliveries()
-                # Nothing may run between this condition and continue_as_new: no await.
-                await workflow.wait_condition(
-                    lambda: not self._lock.locked() and workflow.all_handlers_finished()
-                )
+                await self._settle()
+                if self.status.is_terminal:
+                    break
+                # Nothing may run between _settle and continue_as_new: no await.
                 workflow.continue_as_new(AgreementInput(start=self._start, resume=self._snapshot()))
             await self._sleep_until_next_timer()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._finish_deliveries()
+        await self._settle()
         return str(self._status)
 
     # --- updates -------------------------------------------------------------------
@@ -1052,10 +1050,19 @@ class AgreementWorkflow:
                 "notification delivery gave up", extra={"ids": notification_ids}
             )
 
-    async def _finish_deliveries(self) -> None:
-        if self._deliveries:
-            await asyncio.gather(*self._deliveries)
-            self._deliveries.clear()
+    async def _settle(self) -> None:
+        """Return once no command is in flight and every delivery has finished: what a run
+        owes before it ends or continues as new. A command may land while the run waits
+        for a delivery, and start one of its own; so wait until both hold at once."""
+        while True:
+            await workflow.wait_condition(
+                lambda: not self._lock.locked() and workflow.all_handlers_finished()
+            )
+            in_flight = [d for d in self._deliveries if not d.done()]
+            self._deliveries = in_flight
+            if not in_flight:
+                return
+            await asyncio.gather(*in_flight)
 
     def _opening(self, plan: ReviewPlan, index: int, round_: int) -> TaskOpening:
         step = plan.steps[index]
