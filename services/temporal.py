@@ -33,6 +33,9 @@ async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
     )
 
 
+MAX_CONCURRENT_ACTIVITIES = 20
+
+
 def build_worker(
     client: Client,
     task_queue: str,
@@ -52,6 +55,11 @@ def build_worker(
             activities.resolve_signatories,
             activities.render_document,
         ],
+        # An activity's start-to-close timeout (30 s) runs from when this worker takes
+        # it. Taking more than the process can run in that time (the SDK's default is
+        # 100) made activities time out at saturation and run again; the rest wait on
+        # the server's queue, where no timeout runs (docs/performance.md).
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
