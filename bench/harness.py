@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.cli import migrate
+from services.cli import api_command, migrate
 from services.config import Settings
 from services.demo import DEMO_USERS, STEP_DECIDERS, seed_demo
 from services.screening import load_screening_list
@@ -287,25 +287,7 @@ async def accord(
     }
     for n in range(workers):
         procs.start(f"worker{n}", [sys.executable, "-m", "services.workers"], env)
-    procs.start(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "services.api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(api_processes),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env,
-    )
+    procs.start("api", api_command(port, processes=api_processes), env)
     base = f"http://127.0.0.1:{port}"
 
     async def healthy() -> bool:

@@ -96,6 +96,25 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def api_command(port: int, *, processes: int = 1) -> list[str]:
+    """The HTTP API as its own process on loopback: uvicorn serving `services.api.main`."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "services.api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(processes),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
 def _wait_for(
     what: str,
     ready: Callable[[], bool],
@@ -172,24 +191,7 @@ def dev(api_port: int, ui_port: int) -> int:
             [sys.executable, "-m", "services.workers"], env=env, start_new_session=True
         )
     )
-    children.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "services.api.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(api_port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            start_new_session=True,
-        )
-    )
+    children.append(subprocess.Popen(api_command(api_port), env=env, start_new_session=True))
     try:
         _wait_for(
             "the API", lambda: _api_healthy(f"http://127.0.0.1:{api_port}/healthz"), 60, children
