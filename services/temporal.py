@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from services.config import Settings
 from services.workers.activities import AgreementActivities
+from services.workers.failures import ReadableFailures
 from services.workers.reporting import ReportingActivities
 from workflows.agreement import AgreementWorkflow
 from workflows.portfolio import PORTFOLIO_SCHEDULE_ID, PortfolioReportWorkflow
@@ -60,6 +61,7 @@ def build_worker(
         # 100) made activities time out at saturation and run again; the rest wait on
         # the server's queue, where no timeout runs (docs/performance.md).
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        interceptors=[ReadableFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

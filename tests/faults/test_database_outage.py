@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.config import Settings
 from services.store import Agreement, TaskDecision
+from services.workers.failures import MAX_MESSAGE
 from tests.factories import proposal
 from tests.faults.drive import STEPS, Driver, check_invariants
 from tests.faults.processes import PrivatePostgres, PrivateSqlite, api_only, worker_process
@@ -146,8 +148,12 @@ async def test_the_lifecycle_waits_out_a_database_outage(
                 _unavailable(decided)
                 _unavailable(await cut)
                 blocker.terminate()
-                # The write kept failing, and kept being retried, while we waited.
+                # The write kept failing, and kept being retried, while we waited; Temporal
+                # shows why in a line (not "Failure exceeds size limit").
                 write = await _pending_write(handle, 3)
+                failure = write.split("last failure: ", 1)[1]
+                assert re.fullmatch(r"\w+: .+", failure), write
+                assert len(failure) <= MAX_MESSAGE, write
             else:
                 assert ready.status_code == 200, ready.text  # reads are served
                 for response in (created, decided):
