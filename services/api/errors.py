@@ -142,10 +142,23 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(unavailable, _database_unavailable)
 
     # A connection the server dropped mid-statement (asyncpg: "connection was closed in
-    # the middle of operation") is a bare DBAPIError that SQLAlchemy marks a disconnect.
+    # the middle of operation") is a bare DBAPIError that SQLAlchemy marks a disconnect;
+    # so is a server that refuses connections for now, e.g. while it recovers from a
+    # crash ("not yet accepting connections"), which only its SQLSTATE tells apart.
     async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
-        if not getattr(exc, "connection_invalidated", False):
+        if not (getattr(exc, "connection_invalidated", False) or _refused_for_now(exc)):
             raise exc
         return await _database_unavailable(request, exc)
 
     app.add_exception_handler(DBAPIError, _disconnected)
+
+
+# SQLSTATEs of a server that cannot take the connection now but will: class 08
+# (connection exception), 53300 too many connections, 57P01-57P03 shutting down, crashed,
+# starting up or recovering.
+_TRY_AGAIN_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def _refused_for_now(exc: Exception) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_TRY_AGAIN_SQLSTATES)

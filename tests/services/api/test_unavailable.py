@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -17,23 +20,59 @@ from tests.stack import Stack
 
 UNREACHABLE = {
     "postgresql": "postgresql+asyncpg://postgres@127.0.0.1:1/test",
+    "postgresql starting up": "postgresql+asyncpg://postgres@127.0.0.1:{port}/test",
     "sqlite": "sqlite+aiosqlite:////nonexistent-accord-dir/accord.db",
 }
+
+
+@asynccontextmanager
+async def postgres_starting_up() -> AsyncIterator[int]:
+    """A loopback server that answers as PostgreSQL does while it recovers after a crash:
+    every connection is refused with FATAL 57P03 (asyncpg's CannotConnectNowError)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:  # an SSLRequest (declined with "N"), then the startup message
+                length = int.from_bytes(await reader.readexactly(4), "big")
+                code = int.from_bytes((await reader.readexactly(length - 4))[:4], "big")
+                if code != SSL_REQUEST:
+                    break
+                writer.write(b"N")
+            fields = b"".join(
+                tag + text.encode() + b"\0"
+                for tag, text in (
+                    (b"S", "FATAL"),
+                    (b"V", "FATAL"),
+                    (b"C", "57P03"),
+                    (b"M", "the database system is not yet accepting connections"),
+                )
+            )
+            writer.write(b"E" + (len(fields) + 5).to_bytes(4, "big") + fields + b"\0")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+SSL_REQUEST = 80877103
 
 
 @pytest.fixture(params=sorted(UNREACHABLE))
 async def api_without_database(
     request: pytest.FixtureRequest, base_settings: Settings, temporal_client: Client
 ) -> AsyncIterator[httpx.AsyncClient]:
-    engine = create_engine(UNREACHABLE[request.param])
-    app = create_app(base_settings, engine=engine, temporal=temporal_client)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://accord.test",
-        headers={"Authorization": "Bearer acc_any"},
-    ) as client:
-        yield client
-    await engine.dispose()
+    async with postgres_starting_up() as port:
+        engine = create_engine(UNREACHABLE[request.param].format(port=port))
+        app = create_app(base_settings, engine=engine, temporal=temporal_client)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://accord.test",
+            headers={"Authorization": "Bearer acc_any"},
+        ) as client:
+            yield client
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(
