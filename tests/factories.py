@@ -329,10 +329,10 @@ async def _in_flight(env: WorkflowEnvironment) -> str:
             for e in history
             if e.HasField("activity_task_failed_event_attributes")
         ][-2:]
+        queue = described.execution_config.task_queue.name
         lines.append(
-            f"{execution.execution.workflow_id} on {described.execution_config.task_queue.name}: "
-            f"pending {pending}, "
-            f"last events {tail}, last activity failures {failures}"
+            f"{handle.id} on {queue}: pending {pending}, last events {tail},"
+            f" last activity failures {failures}"
         )
     return "open workflows:\n" + "\n".join(lines)
 

@@ -63,17 +63,22 @@ class Mailbox:
     def _is_held(self, subject: str) -> bool:
         return any(pattern in subject for pattern in self._holding)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        subject = str(message_from_bytes(envelope.content, policy=policy.default)["Subject"])
+    def _gate(self, subject: str) -> threading.Event | None:
+        """The gate a message with this subject waits at, if it is held."""
         with self._lock:
+            if not self._is_held(subject):
+                return None
             gate = threading.Event()
-            if self._is_held(subject):
-                self._held.append((subject, gate))
-            else:
-                gate.set()
-        await asyncio.to_thread(gate.wait)
+            self._held.append((subject, gate))
+            return gate
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        gate = self._gate(str(message["Subject"]))
+        if gate is not None:
+            await asyncio.to_thread(gate.wait)
         with self._lock:
-            self._messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self._messages.append(message)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[Message]:
