@@ -48,7 +48,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.harness import fresh_database
+from bench.harness import fresh_database, percentile
 from bench.seed import describe, seed
 from services.api.app import create_app
 from services.api.pagination import encode_cursor
@@ -192,11 +192,6 @@ class BareSQL:
         return lines
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 class Bench:
     def __init__(
         self,
@@ -285,14 +280,14 @@ def report(scenarios: list[Scenario]) -> None:
         accord = [x.accord for x in s.samples]
         bare = [x.bare for x in s.samples]
         cpu = [x.cpu for x in s.samples]
-        a50, a99 = _percentile(accord, 0.5), _percentile(accord, 0.99)
-        b50, b99 = _percentile(bare, 0.5), _percentile(bare, 0.99)
+        a50, a99 = percentile(accord, 0.5), percentile(accord, 0.99)
+        b50, b99 = percentile(bare, 0.5), percentile(bare, 0.99)
         stmts = statistics.fmean(len(x.statements) for x in s.samples)
         collected = [x.gc for x in s.samples if x.gc > 0]
         print(
             f"{s.name:<22} {len(s.samples):>4} | {_ms(a50):>10} {_ms(a99):>8} | "
             f"{_ms(b50):>12} {_ms(b99):>8} | {a50 / b50:>8.2f}x {a99 / b99:>5.2f}x | "
-            f"{stmts:5.1f} | {_ms(_percentile(cpu, 0.5)):>7} {_ms(_percentile(cpu, 0.99)):>6} | "
+            f"{stmts:5.1f} | {_ms(percentile(cpu, 0.5)):>7} {_ms(percentile(cpu, 0.99)):>6} | "
             f"{len(collected):>2} x, max {max(collected, default=0) * 1000:.0f}"
         )
     print(
