@@ -261,6 +261,11 @@ class Bench:
                 cursor = response.json()["next_cursor"]
                 if cursor is None:
                     break
+            if page < timed_from:  # the walk ended before its timed half: it never would
+                raise SystemExit(
+                    f"{name}: ?{query} has {page + 1} pages, fewer than the {timed_from + 1}"
+                    f" a walk of --depth {depth} needs; seed more agreements or lower --depth"
+                )
         self.scenarios.append(scenario)
         return scenario
 
