@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
+ASSETS := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
 .PHONY: dev test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -12,10 +14,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-dev: $(STAMP)
+# The web app's browser assets (htmx, Swagger UI; axe-core for the tests) from the npm
+# registry, pinned by package-lock.json; no install script runs.
+$(ASSETS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(ASSETS)
+
+dev: $(STAMP) $(ASSETS)
 	$(VENV)/bin/accord dev
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	bash scripts/test.sh
 
 lint: $(STAMP)
@@ -31,4 +40,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench.footprint history
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,30 @@ async def _seed() -> dict[str, str]:
         await engine.dispose()
 
 
+async def _sign_in_links(emails: list[str], base_url: str) -> dict[str, str]:
+    """A fresh single-use sign-in link for each of these users (unknown ones are skipped)."""
+    from sqlalchemy import select
+
+    from services.store import User
+    from services.store.session import create_engine, create_session_factory
+    from services.web.auth import create_sign_in_link
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            links = {}
+            for user in await session.scalars(select(User).where(User.email.in_(emails))):
+                if user.active:
+                    links[user.email] = await create_sign_in_link(
+                        session, settings, user, base_url=base_url
+                    )
+            await session.commit()
+            return links
+    finally:
+        await engine.dispose()
+
+
 async def _load_screening_list(path: Path, *, only_if_none: bool = False) -> str | None:
     """Load a screening list; with `only_if_none`, only when none was ever loaded."""
     from sqlalchemy import select
@@ -196,32 +220,41 @@ def dev(api_port: int, ui_port: int) -> int:
         _wait_for(
             "the API", lambda: _api_healthy(f"http://127.0.0.1:{api_port}/healthz"), 60, children
         )
-        _banner(api_port, ui_port, var, tokens)
+        links = asyncio.run(_sign_in_links(list(tokens), f"http://127.0.0.1:{api_port}"))
+        _banner(api_port, ui_port, var, tokens, links)
         stop = _wait_for_stop(children)
     finally:
         _stop_all(children)
     return stop
 
 
-def _banner(api_port: int, ui_port: int, var: Path, tokens: dict[str, str]) -> None:
+def _banner(
+    api_port: int, ui_port: int, var: Path, tokens: dict[str, str], links: dict[str, str]
+) -> None:
     from services.demo import DEMO_USERS
 
     api = f"http://127.0.0.1:{api_port}"
+    minutes = get_settings().sign_in_link_minutes
     lines = [
         "",
         "Accord is running.",
-        f"  API            {api}   (interactive docs: {api}/docs)",
+        f"  Web app        {api}/",
+        f"  API            {api}/v1   (interactive docs: {api}/docs)",
         f"  Temporal UI    http://127.0.0.1:{ui_port}",
-        f"  Data           {var} (kept between runs)",
+        f"  Data           {var} (kept between runs; sign-in mails without SMTP: {var}/outbox)",
         "",
-        "Demo users (Authorization: Bearer <token>):",
+        f"Demo users: open a sign-in link in the browser (each works once, within {minutes:g}"
+        " minutes;",
+        "`accord sign-in EMAIL` prints a fresh one), or send the token as"
+        " 'Authorization: Bearer <token>':",
     ]
     for demo in DEMO_USERS:
         lines.append(f"  {demo.name:<16} {demo.role:<16} {tokens[demo.email]}")
+        lines.append(f"  {'':<16} sign in: {links.get(demo.email, '(inactive)')}")
     officer = tokens[DEMO_USERS[0].email]
     lines += [
         "",
-        "Try it:",
+        "Try the API:",
         f"  curl -s -H 'Authorization: Bearer {officer}' {api}/v1/agreements",
         "",
         "Press Ctrl-C to stop everything.",
@@ -264,6 +297,10 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the newest revision")
     commands.add_parser("seed", help="create the demo groups and users; print their tokens")
+    sign_in = commands.add_parser(
+        "sign-in", help="print a single-use sign-in link for the web app, for each EMAIL"
+    )
+    sign_in.add_argument("emails", nargs="+", metavar="EMAIL")
     run = commands.add_parser("dev", help="run Temporal, worker and API on this machine")
     run.add_argument("--port", type=int, default=8000, help="API port")
     run.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
@@ -291,6 +328,14 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"accord screening load: {err}")
     elif args.command == "report":
         sys.stdout.write(asyncio.run(_portfolio(args.output)))
+    elif args.command == "sign-in":
+        settings = get_settings()
+        emails = [email.lower() for email in args.emails]
+        links = asyncio.run(_sign_in_links(emails, settings.public_url))
+        for email in emails:
+            print(f"{email:<32} {links.get(email, 'no active user with this e-mail')}")
+        if len(links) < len(emails):
+            sys.exit(1)
     elif args.command == "seed":
         for email, token in asyncio.run(_seed()).items():
             print(f"{email:<32} {token}")

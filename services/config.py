@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     update_timeout_seconds: float = 30
     public_url: str = "http://127.0.0.1:8000"
 
+    # The web app: a sign-in link (banner or e-mail) works once within this many minutes;
+    # a browser session lasts this many hours. Browser assets (htmx, Swagger UI) are the
+    # npm packages `make` installs into node_modules/, served by Accord itself.
+    sign_in_link_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    browser_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    assets_dir: Path = ROOT / "node_modules"
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

@@ -20,6 +20,7 @@ from services.api.users.endpoints import router as users_router
 from services.config import Settings, get_settings
 from services.store.session import create_engine, create_session_factory
 from services.temporal import connect_temporal
+from services.web import install_web
 
 
 def create_app(
@@ -51,6 +52,9 @@ def create_app(
         version="0.1.0",
         description="Agreement lifecycle: review, IP clearance, signature and reporting.",
         lifespan=lifespan,
+        # /docs is served by the web app from our own copy of Swagger UI (offline).
+        docs_url=None,
+        redoc_url=None,
     )
     if engine is not None and temporal is not None:
         app.state.engine, app.state.temporal = engine, temporal
@@ -65,6 +69,7 @@ def create_app(
         users_router,
     ):
         app.include_router(router)
+    install_web(app)
     return app
 
 

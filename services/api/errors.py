@@ -102,14 +102,17 @@ def invalid_field(
     )
 
 
+async def render_error(_: Request, exc: AccordError) -> JSONResponse:
+    """A domain error as the API answers it."""
+    return JSONResponse(
+        {"error": exc.error, "detail": exc.detail},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AccordError)
-    async def _render(_: Request, exc: AccordError) -> JSONResponse:
-        return JSONResponse(
-            {"error": exc.error, "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+    app.add_exception_handler(AccordError, render_error)  # type: ignore[arg-type]
 
     # A body FastAPI cannot even decode (not UTF-8, or nested past the recursion limit)
     # gets its bare 400; it is invalid JSON like any other, so a 422 json_invalid.

@@ -2,6 +2,7 @@
 
 from services.store.agreements import Agreement, AgreementEvent, AgreementParty
 from services.store.base import Base
+from services.store.browser import BrowserSession, SignInLink
 from services.store.clearance import Finding
 from services.store.identity import Group, GroupMember, Role, User
 from services.store.ip import IpAsset, IpLicense
@@ -19,6 +20,7 @@ __all__ = [
     "AgreementEvent",
     "AgreementParty",
     "Base",
+    "BrowserSession",
     "Finding",
     "Group",
     "GroupMember",
@@ -30,6 +32,7 @@ __all__ = [
     "ScreeningClearance",
     "ScreeningEntry",
     "ScreeningList",
+    "SignInLink",
     "Signature",
     "Task",
     "TaskDecision",

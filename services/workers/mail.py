@@ -36,7 +36,7 @@ class Mailer:
         body = notification.body
         if notification.task_id:
             body += (
-                f"\n\nOpen the task: {self._settings.public_url}/v1/tasks/{notification.task_id}"
+                f"\n\nOpen the task: {self._settings.public_url}/tasks/{notification.task_id}"
             )
         message.set_content(body)
         return message

@@ -1,0 +1,428 @@
+"""Agreements in the browser: the list, the agreement page, its document, and its actions.
+
+Every action calls the API's own endpoint function, so a page takes the same checks and
+the same command gateway (one Update to the workflow) as a `curl`; a refusal comes back
+as a message on the page with the API's status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from services.api.agreements import endpoints as agreements_api
+from services.api.agreements.schemas import (
+    AgreementDetail,
+    Dismissal,
+    EventOut,
+    Termination,
+    Withdrawal,
+)
+from services.api.commands import AgreementCommands
+from services.api.deps import get_session, get_settings_dep, get_temporal
+from services.api.errors import AccordError, Conflict
+from services.api.filters import NO_NUL
+from services.api.records import FindingOut, ObligationOut
+from services.api.reports import endpoints as reports_api
+from services.api.reports.schemas import AgreementStatusReport
+from services.api.tasks import endpoints as tasks_api
+from services.api.tasks.repository import is_assignee
+from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut
+from services.api.users import endpoints as users_api
+from services.config import Settings
+from services.store import Group, GroupMember, Role
+from services.web.auth import Viewer, form_viewer, require_role, viewer
+from services.web.forms import lines, nested
+from services.web.rendering import FormErrors, page, redirect
+from workflows.messages import (
+    AgreementKind,
+    AgreementStatus,
+    ClearanceOutcome,
+    ReviewOutcome,
+    SignatureOutcome,
+    TaskKind,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# The stage bar: the lifecycle's stages in order (closed is shown as the outcome).
+LIFECYCLE = ("review", "ip_clearance", "signature", "active")
+
+# The buttons each kind of task offers, in the order shown.
+OUTCOMES: dict[str, tuple[tuple[str, str], ...]] = {
+    TaskKind.REVIEW: (
+        (ReviewOutcome.APPROVE, "Approve"),
+        (ReviewOutcome.REQUEST_CHANGES, "Request changes"),
+        (ReviewOutcome.REJECT, "Reject"),
+    ),
+    TaskKind.IP_CLEARANCE: (
+        (ClearanceOutcome.CLEAR, "Clear"),
+        (ClearanceOutcome.CLEAR_WITH_CONDITIONS, "Clear with conditions"),
+        (ClearanceOutcome.BLOCK, "Block"),
+    ),
+    TaskKind.SIGNATURE: ((SignatureOutcome.SIGN, "Sign"), (SignatureOutcome.DECLINE, "Decline")),
+    TaskKind.REPORT: (("submit", "Submit report"),),
+}
+
+
+def _commands(
+    client: Client = Depends(get_temporal),
+    settings: Settings = Depends(get_settings_dep),
+    session: AsyncSession = Depends(get_session),
+) -> AgreementCommands:
+    return AgreementCommands(client, settings, session)
+
+
+@router.get("/agreements")
+async def agreement_list(
+    request: Request,
+    status: AgreementStatus | None = None,
+    kind: AgreementKind | None = None,
+    country: Annotated[str | None, Query(pattern=r"^([A-Za-z]{2})?$")] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    who: Viewer = Depends(viewer),
+    session: AsyncSession = Depends(get_session),
+) -> Response:
+    """The API's filters, free text and keyset paging, as a form and a table."""
+    listing = await agreements_api.list_agreements(
+        status=status,
+        kind=kind,
+        country=country or None,
+        officer_id=None,
+        q=q or None,
+        cursor=cursor,
+        limit=25,
+        user=who.user,
+        session=session,
+    )
+    filters = {
+        "status": status or "",
+        "kind": kind or "",
+        "country": country or "",
+        "q": q or "",
+    }
+    template = "agreements_table.html" if request.headers.get("HX-Request") else "agreements.html"
+    return page(
+        request,
+        template,
+        who,
+        listing=listing,
+        filters=filters,
+        statuses=list(AgreementStatus),
+        kinds=list(AgreementKind),
+        may_submit=who.user.role in (Role.PROGRAM_OFFICER, Role.ADMIN),
+    )
+
+
+@dataclass
+class TaskView:
+    """An open task as its agreement page shows it, with what the viewer may do on it."""
+
+    task: TaskOut
+    actions: tuple[tuple[str, str], ...] = ()
+    decided_by_viewer: bool = False
+
+
+@dataclass
+class StepView:
+    key: str
+    name: str
+    group: str
+    approvals_required: int
+    status: str
+    decisions: list[Any] = field(default_factory=list)
+
+
+async def agreement_context(
+    session: AsyncSession, settings: Settings, who: Viewer, agreement_id: UUID
+) -> dict[str, Any]:
+    """Everything the agreement page shows, read through the API's own functions."""
+    user = who.user
+    detail: AgreementDetail = await agreements_api.get_agreement(
+        agreement_id=agreement_id, user=user, session=session
+    )
+    report: AgreementStatusReport = await reports_api.agreement_status_report(
+        agreement_id=agreement_id, user=user, session=session
+    )
+    findings: list[FindingOut] = await agreements_api.list_findings(
+        agreement_id=agreement_id, user=user, session=session
+    )
+    obligations: list[ObligationOut] = await agreements_api.list_obligations(
+        agreement_id=agreement_id, user=user, session=session
+    )
+    events: list[EventOut] = await agreements_api.list_events(
+        agreement_id=agreement_id, after_seq=0, limit=1000, user=user, session=session
+    )
+    steps = []
+    for step in detail.review_steps:
+        decisions = []
+        if step.task_id:
+            task = await tasks_api.get_task(task_id=UUID(step.task_id), user=user, session=session)
+            decisions = task.decisions
+        steps.append(
+            StepView(
+                key=step.key,
+                name=step.name,
+                group=step.group,
+                approvals_required=step.approvals_required,
+                status=step.status,
+                decisions=decisions,
+            )
+        )
+    tasks = []
+    for open_task in detail.open_tasks:
+        full = await tasks_api.get_task(task_id=UUID(open_task.id), user=user, session=session)
+        mine = await is_assignee(session, user.id, full)
+        decided = any(d.actor_id == user.id for d in full.decisions)
+        tasks.append(
+            TaskView(
+                task=full,
+                actions=OUTCOMES[full.kind] if mine and not decided else (),
+                decided_by_viewer=decided,
+            )
+        )
+    status = AgreementStatus(detail.status)
+    stage_days = {s.stage: s for s in report.stage_days}
+    is_admin = user.role == Role.ADMIN
+    may_change = is_admin or (user.role == Role.PROGRAM_OFFICER and detail.officer.id == user.id)
+    may_dismiss = status == AgreementStatus.IP_CLEARANCE and (
+        is_admin or await _in_group(session, user.id, settings.ip_counsel_group)
+    )
+    people = groups = []
+    if is_admin and any(t.task.kind != TaskKind.SIGNATURE for t in tasks):
+        people = await users_api.list_users(role=None, q=None, _=user, session=session)
+        groups = await users_api.list_groups(_=user, session=session)
+    return {
+        "agreement": detail,
+        "status": status,
+        "lifecycle": LIFECYCLE,
+        "stage_days": stage_days,
+        "steps": steps,
+        "tasks": tasks,
+        "findings": findings,
+        "obligations": obligations,
+        "signatures": report.signatures,
+        "events": events,
+        "revisions": [e for e in events if e.type == "revised"],
+        "may_revise": may_change and status == AgreementStatus.CHANGES_REQUESTED,
+        "may_withdraw": may_change and status.may_withdraw,
+        "may_terminate": is_admin and not status.is_terminal,
+        "may_dismiss": may_dismiss,
+        "may_reassign": is_admin,
+        "people": people,
+        "groups": groups,
+    }
+
+
+async def _in_group(session: AsyncSession, user_id: str, slug: str) -> bool:
+    member = await session.scalar(
+        select(GroupMember.user_id)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(Group.slug == slug, GroupMember.user_id == user_id)
+    )
+    return member is not None
+
+
+@router.get("/agreements/{agreement_id}")
+async def agreement_page(
+    request: Request,
+    agreement_id: UUID,
+    who: Viewer = Depends(viewer),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    context = await agreement_context(session, settings, who, agreement_id)
+    return page(
+        request,
+        "agreement.html",
+        who,
+        focus=request.query_params.get("task"),
+        form_errors={},
+        posted={},
+        **context,
+    )
+
+
+@dataclass
+class Action:
+    """A form post on an agreement page: who posts, and the means to carry it out."""
+
+    request: Request
+    who: Viewer
+    session: AsyncSession
+    settings: Settings
+    commands: AgreementCommands
+
+    async def form(self) -> dict[str, Any]:
+        return nested(await self.request.form())
+
+    async def run(
+        self,
+        agreement_id: str,
+        form_id: str,
+        posted: dict[str, Any],
+        command: Callable[[], Awaitable[object]],
+        done: str,
+    ) -> Response:
+        """Carry out `command`; on success show the agreement with `done`'s message, on a
+        refusal the agreement page again with the reason beside the form that caused it."""
+        try:
+            await command()
+        except (AccordError, ValidationError, RequestValidationError) as err:
+            await self.session.rollback()
+            errors = FormErrors.of(err)
+            context = await agreement_context(
+                self.session, self.settings, self.who, UUID(agreement_id)
+            )
+            return page(
+                self.request,
+                "agreement.html",
+                self.who,
+                status_code=errors.status_code,
+                focus=form_id,
+                form_errors={form_id: errors},
+                posted={form_id: posted},
+                **context,
+            )
+        return redirect(f"/agreements/{agreement_id}?done={done}")
+
+
+def _action(
+    request: Request,
+    who: Viewer = Depends(form_viewer),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+    commands: AgreementCommands = Depends(_commands),
+) -> Action:
+    return Action(request, who, session, settings, commands)
+
+
+@router.get("/agreements/{agreement_id}/document")
+async def document(
+    agreement_id: UUID,
+    sha256: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    who: Viewer = Depends(viewer),
+    session: AsyncSession = Depends(get_session),
+) -> Response:
+    """The document shown in the page; with `sha256`, only if it is still that document,
+    so the hash a signatory signs is the hash of exactly what they were shown."""
+    response: Response = await agreements_api.get_document(
+        agreement_id=agreement_id, user=who.user, session=session
+    )
+    if sha256 is not None and response.headers.get("X-Document-SHA256") != sha256:
+        raise Conflict("the document has changed since this page was loaded; reload the page")
+    return response
+
+
+@router.post("/tasks/{task_id}/decision")
+async def decide(task_id: UUID, action: Action = Depends(_action)) -> Response:
+    task = await tasks_api.get_task(task_id=task_id, user=action.who.user, session=action.session)
+    form = await action.form()
+    body: dict[str, Any] = {
+        "outcome": form.get("outcome", ""),
+        "comment": form.get("comment", ""),
+        "conditions": lines(form.get("conditions")),
+        "document_sha256": form.get("document_sha256"),
+    }
+    if form.get("outcome") == "submit":
+        body["report"] = form.get("report", {})
+
+    async def command() -> None:
+        await tasks_api.decide_task(
+            task_id=task_id,
+            decision=DecisionIn.model_validate(body),
+            request=action.request,
+            user=action.who.user,
+            session=action.session,
+            commands=action.commands,
+        )
+
+    return await action.run(task.agreement_id, task.id, form, command, "decided")
+
+
+@router.post("/tasks/{task_id}/assignment")
+async def reassign(task_id: UUID, action: Action = Depends(_action)) -> Response:
+    task = await tasks_api.get_task(task_id=task_id, user=action.who.user, session=action.session)
+    form = await action.form()
+    assignee = form.get("assignee", "")
+    body = {
+        "user_id": assignee.removeprefix("user:") if assignee.startswith("user:") else None,
+        "group": assignee.removeprefix("group:") if assignee.startswith("group:") else None,
+        # A date picked in the form: due at the end of that working day, UTC.
+        "due_at": (form["due_at"] + "T17:00:00Z") if form.get("due_at") else None,
+        "reason": form.get("reason", ""),
+    }
+
+    async def command() -> None:
+        await tasks_api.reassign_task(
+            task_id=task_id,
+            assignment=AssignmentIn.model_validate(body),
+            user=require_role(action.who, Role.ADMIN),
+            session=action.session,
+            commands=action.commands,
+        )
+
+    return await action.run(task.agreement_id, f"reassign-{task.id}", form, command, "reassigned")
+
+
+@router.post("/agreements/{agreement_id}/withdrawal")
+async def withdraw(agreement_id: UUID, action: Action = Depends(_action)) -> Response:
+    form = await action.form()
+
+    async def command() -> None:
+        await agreements_api.withdraw_agreement(
+            agreement_id=agreement_id,
+            withdrawal=Withdrawal.model_validate({"reason": form.get("reason", "")}),
+            user=action.who.user,
+            session=action.session,
+            commands=action.commands,
+        )
+
+    return await action.run(str(agreement_id), "withdraw", form, command, "withdrawn")
+
+
+@router.post("/agreements/{agreement_id}/termination")
+async def terminate(agreement_id: UUID, action: Action = Depends(_action)) -> Response:
+    form = await action.form()
+
+    async def command() -> None:
+        await agreements_api.terminate_agreement(
+            agreement_id=agreement_id,
+            termination=Termination.model_validate({"reason": form.get("reason", "")}),
+            user=require_role(action.who, Role.ADMIN),
+            session=action.session,
+            commands=action.commands,
+        )
+
+    return await action.run(str(agreement_id), "terminate", form, command, "terminated")
+
+
+@router.post("/agreements/{agreement_id}/findings/{finding_id}/dismissal")
+async def dismiss(
+    agreement_id: UUID, finding_id: UUID, action: Action = Depends(_action)
+) -> Response:
+    form = await action.form()
+
+    async def command() -> None:
+        await agreements_api.dismiss_finding(
+            agreement_id=agreement_id,
+            finding_id=finding_id,
+            dismissal=Dismissal.model_validate({"reason": form.get("reason", "")}),
+            user=require_role(action.who, Role.IP_COUNSEL, Role.ADMIN),
+            session=action.session,
+            settings=action.settings,
+            commands=action.commands,
+        )
+
+    return await action.run(str(agreement_id), f"dismiss-{finding_id}", form, command, "dismissed")

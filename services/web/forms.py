@@ -1,0 +1,67 @@
+"""Form posts as the JSON the API takes: field names are paths (`parties-0-country`).
+
+The names are the locations pydantic reports errors at, joined by '-', so an error
+found by the API's own models is shown beside the field it names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+# Fields a form may repeat (checkboxes, a picked list): kept as lists.
+_MAX_ROWS = 100
+
+
+def nested(form: FormData, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`a-0-b=x` -> {"a": [{"b": "x"}]}. Rows left wholly empty are dropped; blank values
+    are left out, so an optional field left empty is "not given", not "".
+
+    `lists` names fields sent several times (their values become a list).
+    """
+    tree: dict[str, Any] = {}
+    for key in form:
+        if key == "csrf_token" or len(key) > 200:
+            continue
+        if key in lists:
+            values = [v.strip() for v in form.getlist(key) if isinstance(v, str) and v.strip()]
+            tree[key] = values
+            continue
+        value = form.get(key)
+        if not isinstance(value, str):
+            continue
+        value = value.strip()
+        if value == "":
+            continue
+        _put(tree, key.split("-"), value)
+    return _compact(tree)
+
+
+def _put(tree: dict[str, Any], path: list[str], value: str) -> None:
+    node: dict[str, Any] = tree
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node[path[-1]] = value
+
+
+def _compact(node: Any) -> Any:
+    """Dicts keyed by row numbers become lists in row order, empty rows gone."""
+    if not isinstance(node, dict):
+        return node
+    if node and all(key.isdigit() for key in node):
+        rows = sorted(((int(k), v) for k, v in node.items() if int(k) < _MAX_ROWS))
+        return [_compact(v) for _, v in rows if v not in ({}, None, "")]
+    return {key: _compact(value) for key, value in node.items()}
+
+
+def words(text: str | None) -> list[str]:
+    """'DE, FR  US' -> ['DE', 'FR', 'US']: a list typed into one field."""
+    return [part for part in (text or "").replace(",", " ").split() if part]
+
+
+def lines(text: str | None) -> list[str]:
+    """One entry per non-empty line."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
