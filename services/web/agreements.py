@@ -248,7 +248,7 @@ async def agreement_page(
         "agreement.html",
         who,
         focus=request.query_params.get("task"),
-        form_errors={},
+        refusals={},
         posted={},
         **context,
     )
@@ -291,7 +291,7 @@ class Action:
                 self.who,
                 status_code=errors.status_code,
                 focus=form_id,
-                form_errors={form_id: errors},
+                refusals={form_id: errors},
                 posted={form_id: posted},
                 **context,
             )

@@ -155,8 +155,8 @@ async def _asset_page(
     errors: dict[str, FormErrors] | None = None,
     posted: dict[str, Any] | None = None,
 ) -> Response:
-    form_errors = errors or {}
-    status_code = next((e.status_code for e in form_errors.values()), 200)
+    refusals = errors or {}
+    status_code = next((e.status_code for e in refusals.values()), 200)
     return page(
         request,
         "asset.html",
@@ -164,7 +164,7 @@ async def _asset_page(
         status_code=status_code,
         asset=asset,
         may_edit=who.user.role in MAINTAINERS,
-        form_errors=form_errors,
+        refusals=refusals,
         posted=posted or {},
         **_choices(),
     )

@@ -32,9 +32,14 @@ HEADINGS = {
 }
 
 
+# Words that keep their capitals when a code is shown as text.
+_ACRONYMS = {"ip": "IP", "csv": "CSV", "html": "HTML", "ear": "EAR", "itar": "ITAR"}
+
+
 def humanize(value: object) -> str:
-    """`changes_requested` -> `Changes requested`."""
-    text = str(value or "").replace("_", " ")
+    """`changes_requested` -> `Changes requested`; `ip_counsel` -> `IP counsel`."""
+    words = str(value or "").replace("_", " ").split(" ")
+    text = " ".join(_ACRONYMS.get(word, word) for word in words)
     return text[:1].upper() + text[1:]
 
 

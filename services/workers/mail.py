@@ -35,9 +35,7 @@ class Mailer:
         message["Message-ID"] = f"<{notification.id}@accord>"
         body = notification.body
         if notification.task_id:
-            body += (
-                f"\n\nOpen the task: {self._settings.public_url}/tasks/{notification.task_id}"
-            )
+            body += f"\n\nOpen the task: {self._settings.public_url}/tasks/{notification.task_id}"
         message.set_content(body)
         return message
 
