@@ -115,7 +115,7 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
 
 async def screenshot(page: Page, name: str) -> None:
     if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(Path(SCREENSHOTS).mkdir, parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
