@@ -41,7 +41,7 @@ from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut
 from services.api.users import endpoints as users_api
 from services.config import Settings
 from services.store import Group, GroupMember, Role
-from services.web.auth import Viewer, form_viewer, require_role, viewer
+from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import lines, nested
 from services.web.rendering import FormErrors, page, redirect
 from workflows.messages import (
@@ -249,6 +249,7 @@ async def agreement_page(
         who,
         focus=request.query_params.get("task"),
         refusals={},
+        refused=None,
         posted={},
         **context,
     )
@@ -280,7 +281,7 @@ class Action:
         try:
             await command()
         except (AccordError, ValidationError, RequestValidationError) as err:
-            await self.session.rollback()
+            await recover(self.session, self.who)
             errors = FormErrors.of(err)
             context = await agreement_context(
                 self.session, self.settings, self.who, UUID(agreement_id)
@@ -291,7 +292,10 @@ class Action:
                 self.who,
                 status_code=errors.status_code,
                 focus=form_id,
-                refusals={form_id: errors},
+                # Bad input is shown beside its form; a refusal (403, 404, 409, 503,
+                # 504) at the top: its form may be gone, e.g. a task closed meanwhile.
+                refusals={form_id: errors} if errors.status_code == 422 else {},
+                refused=errors if errors.status_code != 422 else None,
                 posted={form_id: posted},
                 **context,
             )

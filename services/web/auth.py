@@ -188,6 +188,14 @@ def set_session_cookie(
     )
 
 
+async def recover(session: AsyncSession, who: Viewer) -> None:
+    """After a refused command: drop what the request wrote, and reload the viewer (a
+    rollback, or the command gateway's `expire_all`, leaves it expired, and the page
+    that shows the refusal reads it)."""
+    await session.rollback()
+    await session.refresh(who.user)
+
+
 def require_role(who: Viewer, *roles: Role) -> User:
     """The check the API's `require_role` dependency makes, for a page calling an
     endpoint function directly."""

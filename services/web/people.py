@@ -15,7 +15,7 @@ from services.api.errors import AccordError
 from services.api.filters import NO_NUL
 from services.api.users import endpoints as users_api
 from services.store import Role
-from services.web.auth import Viewer, form_viewer, require_role, viewer
+from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.rendering import FormErrors, page
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +80,7 @@ async def create_user(
         )
         await session.commit()
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await session.rollback()
+        await recover(session, who)
         errors = FormErrors.of(err)
         return await _people_page(
             request, who, session, status_code=errors.status_code, errors=errors, values=body

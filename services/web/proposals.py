@@ -23,7 +23,7 @@ from services.api.deps import get_session
 from services.api.errors import AccordError
 from services.store import Role, User
 from services.web.agreements import Action, _action
-from services.web.auth import Viewer, require_role, viewer
+from services.web.auth import Viewer, recover, require_role, viewer
 from services.web.forms import lines, nested, words
 from services.web.rendering import FormErrors, page, redirect
 from workflows.messages import (
@@ -161,7 +161,7 @@ async def submit_proposal(action: Action = Depends(_action)) -> Response:
             commands=action.commands,
         )
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await action.session.rollback()
+        await recover(action.session, action.who)
         return page(
             action.request,
             "proposal_form.html",
@@ -249,7 +249,7 @@ async def revise(agreement_id: UUID, action: Action = Depends(_action)) -> Respo
             commands=action.commands,
         )
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await action.session.rollback()
+        await recover(action.session, action.who)
         errors = FormErrors.of(err)
         return page(
             action.request,

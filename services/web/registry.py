@@ -24,7 +24,7 @@ from services.api.ip_assets.schemas import (
     LicenseIn,
 )
 from services.store import Role
-from services.web.auth import Viewer, form_viewer, require_role, viewer
+from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import nested, words
 from services.web.rendering import FormErrors, page, redirect
 
@@ -132,7 +132,7 @@ async def create_asset(
             session=session,
         )
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await session.rollback()
+        await recover(session, who)
         errors = FormErrors.of(err)
         return page(
             request,
@@ -205,7 +205,7 @@ async def edit_asset(
             session=session,
         )
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await session.rollback()
+        await recover(session, who)
         return await _asset_page(
             request, who, asset, errors={"edit": FormErrors.of(err)}, posted={"edit": body}
         )
@@ -234,7 +234,7 @@ async def add_license(
             session=session,
         )
     except (AccordError, ValidationError, RequestValidationError) as err:
-        await session.rollback()
+        await recover(session, who)
         return await _asset_page(
             request, who, asset, errors={"license": FormErrors.of(err)}, posted={"license": form}
         )

@@ -60,8 +60,9 @@
       var button = event.target.closest("[data-add-row]");
       if (button) { event.preventDefault(); addRow(button); }
     });
-    // A page opened on a task scrolls to it and moves focus there for keyboard users.
-    var focused = document.querySelector(".task.focused");
+    // A page opened on a task scrolls to it and moves focus there for keyboard users; a
+    // refusal takes focus first.
+    var focused = document.getElementById("refused") || document.querySelector(".task.focused");
     if (focused) { focused.setAttribute("tabindex", "-1"); focused.focus(); }
   });
 })();
