@@ -4,6 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv/bin
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work
+# without internet): install it when it is missing.
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${ACCORD_CHROMIUM:-}" ]; then
+  echo "== installing Chromium for the browser tests (Debian package chromium)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; }
+fi
+
 echo "== lint and types"
 $VENV/ruff check .
 $VENV/ruff format --check .

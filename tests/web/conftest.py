@@ -106,6 +106,7 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it stands."""
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate("async () => await axe.run(document)")
+    assert result["passes"], "axe-core checked nothing"
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
         for v in result["violations"]
