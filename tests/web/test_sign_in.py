@@ -28,8 +28,9 @@ async def test_a_sign_in_link_by_mail_opens_a_session_that_sign_out_ends(
     await expect(page.get_by_role("status")).to_contain_text("a sign-in link is on its way")
 
     mails = await mailbox.wait_for(
-        lambda m: m["To"] == "rita.reviewer@accord.test"
-        and m["Subject"] == "Your Accord sign-in link"
+        lambda m: (
+            m["To"] == "rita.reviewer@accord.test" and m["Subject"] == "Your Accord sign-in link"
+        )
     )
     link = re.search(r"http://\S+", mails[-1].get_content())
     assert link is not None and link.group().startswith(web.url + "/sign-in/link?token=")
