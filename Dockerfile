@@ -1,3 +1,9 @@
+# The web app's browser assets (htmx, Swagger UI) from npm, pinned by package-lock.json.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
 # One image for every Accord process; the command picks the role:
 #   API (default): uvicorn services.api.main:app --host 0.0.0.0 --port 8000
 #   worker:        python -m services.workers
@@ -32,8 +38,9 @@ WORKDIR /app
 COPY alembic.ini ./
 COPY migrations/ ./migrations/
 COPY config/ ./config/
+COPY --from=assets /assets/node_modules/ ./node_modules/
 
-# alembic.ini, migrations/ and config/ are found through ACCORD_ROOT.
+# alembic.ini, migrations/, config/ and the web assets are found through ACCORD_ROOT.
 ENV ACCORD_ROOT=/app
 
 USER 10001:10001

@@ -55,6 +55,29 @@ def _token(banner: str, name: str) -> str:
     return match.group(1)
 
 
+def _sign_in_link(banner: str, name: str) -> str:
+    match = re.search(rf"{name}\s+\w+\s+acc_\S+\n\s+sign in: (\S+)", banner)
+    assert match, banner
+    return match.group(1)
+
+
+async def _sign_in_from_the_banner(
+    client: httpx.AsyncClient, banner: str, name: str, title: str
+) -> None:
+    """The banner's link signs its user in to the web app once; the inbox shows the task,
+    with the app's assets served by the same process."""
+    link = _sign_in_link(banner, name)
+    signed_in = await client.get(link)
+    assert signed_in.status_code == 303, signed_in.text
+    assert "HttpOnly" in signed_in.headers["set-cookie"]
+    inbox = await client.get("/")
+    assert inbox.status_code == 200 and "text/html" in inbox.headers["content-type"]
+    assert "Your inbox" in inbox.text and title in inbox.text
+    assert (await client.get("/static/vendor/htmx.min.js")).status_code == 200
+    client.cookies.clear()
+    assert (await client.get(link)).status_code == 400
+
+
 async def test_dev_runs_the_service_and_a_review_survives_a_restart_of_everything(
     tmp_path: Path,
 ) -> None:
@@ -77,6 +100,7 @@ async def test_dev_runs_the_service_and_a_review_survives_a_restart_of_everythin
             )
             assert created.status_code == 201, created.text
             assert created.json()["status"] == "in_review"
+            await _sign_in_from_the_banner(client, banner, "Rita Reviewer", created.json()["title"])
     finally:
         code = await _stop(process)
     assert code == 0

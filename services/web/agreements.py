@@ -42,7 +42,7 @@ from services.api.users import endpoints as users_api
 from services.config import Settings
 from services.store import Group, GroupMember, Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
-from services.web.forms import lines, nested
+from services.web.forms import choice, lines, nested
 from services.web.rendering import FormErrors, page, redirect
 from workflows.messages import (
     AgreementKind,
@@ -86,23 +86,24 @@ def _commands(
 @router.get("/agreements")
 async def agreement_list(
     request: Request,
-    status: AgreementStatus | None = None,
-    kind: AgreementKind | None = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
     country: Annotated[str | None, Query(pattern=r"^([A-Za-z]{2})?$")] = None,
     q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 25,
     who: Viewer = Depends(viewer),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """The API's filters, free text and keyset paging, as a form and a table."""
     listing = await agreements_api.list_agreements(
-        status=status,
-        kind=kind,
+        status=choice(AgreementStatus, status, "status"),
+        kind=choice(AgreementKind, kind, "kind"),
         country=country or None,
         officer_id=None,
         q=q or None,
         cursor=cursor,
-        limit=25,
+        limit=limit,
         user=who.user,
         session=session,
     )
@@ -111,6 +112,7 @@ async def agreement_list(
         "kind": kind or "",
         "country": country or "",
         "q": q or "",
+        "limit": str(limit) if limit != 25 else "",
     }
     template = "agreements_table.html" if request.headers.get("HX-Request") else "agreements.html"
     return page(

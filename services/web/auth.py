@@ -146,7 +146,7 @@ async def form_viewer(
     settings: Settings = Depends(get_settings_dep),
 ) -> Viewer:
     """The viewer of a form post: same-site, signed in, and carrying the session's token."""
-    if not same_origin(request):
+    if not same_origin(request, settings.public_url):
         raise CsrfRefused("the form was posted from another site")
     if current is None:
         raise SignInRequired()
@@ -160,8 +160,12 @@ async def form_viewer(
     return current
 
 
-def same_origin(request: Request) -> bool:
-    """False for a post the browser says came from another site (Origin, else Referer)."""
+def same_origin(request: Request, public_url: str | None = None) -> bool:
+    """False for a post the browser says came from another site (Origin, else Referer).
+
+    The host must match the one the request was sent to, or the public URL's: behind a
+    proxy that ends TLS the scheme the app sees differs from the page's, the host not.
+    """
     if request.headers.get("sec-fetch-site") == "cross-site":
         return False
     source = request.headers.get("origin") or request.headers.get("referer")
@@ -169,8 +173,10 @@ def same_origin(request: Request) -> bool:
         # Browsers send Origin on every cross-origin POST; its absence means same-origin
         # or a non-browser client, which the session token still has to satisfy.
         return source != "null"
-    sent = urlsplit(source)
-    return (sent.scheme, sent.netloc) == (request.url.scheme, request.url.netloc)
+    sent = urlsplit(source).netloc
+    return sent == request.url.netloc or (
+        public_url is not None and sent == urlsplit(public_url).netloc
+    )
 
 
 def set_session_cookie(

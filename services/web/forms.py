@@ -6,9 +6,14 @@ found by the API's own models is shown beside the field it names.
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from starlette.datastructures import FormData
+
+from services.api.errors import invalid_field
+
+E = TypeVar("E", bound=StrEnum)
 
 # Fields a form may repeat (checkboxes, a picked list): kept as lists.
 _MAX_ROWS = 100
@@ -65,3 +70,14 @@ def words(text: str | None) -> list[str]:
 def lines(text: str | None) -> list[str]:
     """One entry per non-empty line."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def choice(kind: type[E], value: str | None, field: str) -> E | None:
+    """A filter's choice: empty is "any" (a form's blank option sends `status=`)."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise invalid_field(("query", field), f"use one of: {allowed}", value) from None

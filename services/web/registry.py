@@ -25,7 +25,7 @@ from services.api.ip_assets.schemas import (
 )
 from services.store import Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
-from services.web.forms import nested, words
+from services.web.forms import choice, nested, words
 from services.web.rendering import FormErrors, page, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -44,14 +44,14 @@ def _choices() -> dict[str, Any]:
 @router.get("/ip-assets")
 async def asset_list(
     request: Request,
-    status: AssetStatus | None = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     who: Viewer = Depends(viewer),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     listing = await assets_api.list_assets(
-        status=status,
+        status=choice(AssetStatus, status, "status"),
         jurisdiction=None,
         q=q or None,
         cursor=cursor,

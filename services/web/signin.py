@@ -63,7 +63,7 @@ async def request_link(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     """Mail a sign-in link. The answer is the same whether or not the address is known."""
-    if not same_origin(request):
+    if not same_origin(request, settings.public_url):
         raise CsrfRefused("the form was posted from another site")
     address = email.strip().lower()
     if "@" not in address or "\x00" in address:

@@ -68,7 +68,9 @@ async def test_reminders_then_escalation_to_the_group_lead(
     escalated = await mailbox.wait_for(_about(title, "Overdue"))
     # Rita leads the technical review group.
     assert [m["To"] for m in escalated] == ["rita.reviewer@accord.test"]
-    assert "/v1/tasks/" in escalated[0].get_content()
+    # The link opens the task in the web app, not the JSON API.
+    assert f"{stack.settings.public_url}/tasks/" in escalated[0].get_content()
+    assert "/v1/" not in escalated[0].get_content()
 
     assert len(reminders) == 4
     assert sum("is due now" in m["Subject"] for m in reminders) == 2
