@@ -13,9 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -30,7 +28,7 @@ from services.api.agreements.schemas import (
 )
 from services.api.commands import AgreementCommands
 from services.api.deps import get_session, get_settings_dep, get_temporal
-from services.api.errors import AccordError, Conflict
+from services.api.errors import Conflict
 from services.api.filters import NO_NUL
 from services.api.records import FindingOut, ObligationOut
 from services.api.reports import endpoints as reports_api
@@ -43,7 +41,7 @@ from services.config import Settings
 from services.store import Group, GroupMember, Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import choice, lines, nested
-from services.web.rendering import FormErrors, page, redirect
+from services.web.rendering import REFUSALS, FormErrors, page, redirect
 from workflows.messages import (
     AgreementKind,
     AgreementStatus,
@@ -282,7 +280,7 @@ class Action:
         refusal the agreement page again with the reason beside the form that caused it."""
         try:
             await command()
-        except (AccordError, ValidationError, RequestValidationError) as err:
+        except REFUSALS as err:
             await recover(self.session, self.who)
             errors = FormErrors.of(err)
             context = await agreement_context(

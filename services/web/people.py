@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
-from services.api.errors import AccordError
 from services.api.filters import NO_NUL
 from services.api.users import endpoints as users_api
 from services.store import Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
-from services.web.rendering import FormErrors, page
+from services.web.rendering import REFUSALS, FormErrors, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,7 +76,7 @@ async def create_user(
             session=session,
         )
         await session.commit()
-    except (AccordError, ValidationError, RequestValidationError) as err:
+    except REFUSALS as err:
         await recover(session, who)
         errors = FormErrors.of(err)
         return await _people_page(

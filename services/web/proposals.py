@@ -11,21 +11,18 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements import endpoints as agreements_api
 from services.api.agreements.schemas import AgreementDetail
 from services.api.deps import get_session
-from services.api.errors import AccordError
 from services.store import Role, User
 from services.web.agreements import Action, _action
 from services.web.auth import Viewer, recover, require_role, viewer
 from services.web.forms import lines, nested, words
-from services.web.rendering import FormErrors, page, redirect
+from services.web.rendering import REFUSALS, FormErrors, page, redirect
 from workflows.messages import (
     AgreementKind,
     ExportJurisdiction,
@@ -160,7 +157,7 @@ async def submit_proposal(action: Action = Depends(_action)) -> Response:
             settings=action.settings,
             commands=action.commands,
         )
-    except (AccordError, ValidationError, RequestValidationError) as err:
+    except REFUSALS as err:
         await recover(action.session, action.who)
         return page(
             action.request,
@@ -248,7 +245,7 @@ async def revise(agreement_id: UUID, action: Action = Depends(_action)) -> Respo
             session=action.session,
             commands=action.commands,
         )
-    except (AccordError, ValidationError, RequestValidationError) as err:
+    except REFUSALS as err:
         await recover(action.session, action.who)
         errors = FormErrors.of(err)
         return page(

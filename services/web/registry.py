@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
-from services.api.errors import AccordError
 from services.api.filters import NO_NUL
 from services.api.ip_assets import endpoints as assets_api
 from services.api.ip_assets.schemas import (
@@ -26,7 +24,7 @@ from services.api.ip_assets.schemas import (
 from services.store import Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import choice, nested, words
-from services.web.rendering import FormErrors, page, redirect
+from services.web.rendering import REFUSALS, FormErrors, page, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -131,7 +129,7 @@ async def create_asset(
             user=require_role(who, *MAINTAINERS),
             session=session,
         )
-    except (AccordError, ValidationError, RequestValidationError) as err:
+    except REFUSALS as err:
         await recover(session, who)
         errors = FormErrors.of(err)
         return page(
@@ -197,19 +195,16 @@ async def edit_asset(
         for name in ("title", "owner", "status", "expires_on", "inventors", "funding")
         if body.get(name) != current.get(name)
     }
-    try:
+
+    async def command() -> None:
         await assets_api.update_asset(
             identifier=identifier,
             body=AssetUpdate.model_validate(changes),
             _=require_role(who, *MAINTAINERS),
             session=session,
         )
-    except (AccordError, ValidationError, RequestValidationError) as err:
-        await recover(session, who)
-        return await _asset_page(
-            request, who, asset, errors={"edit": FormErrors.of(err)}, posted={"edit": body}
-        )
-    return redirect(f"/ip-assets/{identifier}?done=asset_saved")
+
+    return await _save(request, who, session, asset, "edit", body, command, "asset_saved")
 
 
 @router.post("/ip-assets/{identifier}/licenses")
@@ -226,16 +221,34 @@ async def add_license(
         "exclusive": form.get("exclusive") == "on",
         "territories": words(form.get("territories")),
     }
-    try:
+
+    async def command() -> None:
         await assets_api.record_license(
             identifier=identifier,
             body=LicenseIn.model_validate(body),
             _=require_role(who, *MAINTAINERS),
             session=session,
         )
-    except (AccordError, ValidationError, RequestValidationError) as err:
+
+    return await _save(request, who, session, asset, "license", form, command, "license_recorded")
+
+
+async def _save(
+    request: Request,
+    who: Viewer,
+    session: AsyncSession,
+    asset: AssetDetail,
+    form_id: str,
+    posted: dict[str, Any],
+    command: Callable[[], Awaitable[None]],
+    done: str,
+) -> Response:
+    """Carry out a form of the asset page; a refusal shows the page again beside the form."""
+    try:
+        await command()
+    except REFUSALS as err:
         await recover(session, who)
         return await _asset_page(
-            request, who, asset, errors={"license": FormErrors.of(err)}, posted={"license": form}
+            request, who, asset, errors={form_id: FormErrors.of(err)}, posted={form_id: posted}
         )
-    return redirect(f"/ip-assets/{identifier}?done=license_recorded")
+    return redirect(f"/ip-assets/{asset.identifier}?done={done}")

@@ -129,6 +129,11 @@ def refusal_page(
     )
 
 
+# What a page shows as a message instead of failing: the API's domain errors, its
+# models' validation errors, and the 422s its endpoints raise with `invalid_field`.
+REFUSALS = (AccordError, ValidationError, RequestValidationError)
+
+
 class FormErrors:
     """What was wrong with a form: messages by field name, and those of the form as a whole.
 
