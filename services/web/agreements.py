@@ -14,11 +14,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from services.api.agreements import endpoints as agreements_api
+from services.api.agreements import repository as agreements_repo
 from services.api.agreements.schemas import (
     AgreementDetail,
     Dismissal,
@@ -38,7 +38,7 @@ from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut
 from services.api.users import endpoints as users_api
 from services.config import Settings
-from services.store import Group, GroupMember, Role
+from services.store import Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import choice, lines, nested
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
@@ -195,9 +195,10 @@ async def agreement_context(
     status = AgreementStatus(detail.status)
     stage_days = {s.stage: s for s in report.stage_days}
     is_admin = user.role == Role.ADMIN
-    may_change = is_admin or (user.role == Role.PROGRAM_OFFICER and detail.officer.id == user.id)
+    stored = await agreements_repo.get_agreement(session, detail.id)
+    may_change = stored is not None and agreements_repo.may_change(user, stored)
     may_dismiss = status == AgreementStatus.IP_CLEARANCE and (
-        is_admin or await _in_group(session, user.id, settings.ip_counsel_group)
+        is_admin or await agreements_repo.in_group(session, user.id, settings.ip_counsel_group)
     )
     people = groups = []
     if is_admin and any(t.task.kind != TaskKind.SIGNATURE for t in tasks):
@@ -223,15 +224,6 @@ async def agreement_context(
         "people": people,
         "groups": groups,
     }
-
-
-async def _in_group(session: AsyncSession, user_id: str, slug: str) -> bool:
-    member = await session.scalar(
-        select(GroupMember.user_id)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(Group.slug == slug, GroupMember.user_id == user_id)
-    )
-    return member is not None
 
 
 @router.get("/agreements/{agreement_id}")

@@ -42,7 +42,7 @@ from services.api.records import (
     obligations_of,
 )
 from services.config import Settings
-from services.store import Agreement, AgreementDocument, Finding, Group, GroupMember, Role, User
+from services.store import Agreement, AgreementDocument, Finding, Role, User
 from workflows.messages import (
     AgreementKind,
     AgreementStart,
@@ -361,14 +361,10 @@ async def dismiss_finding(
     finding = await session.get(Finding, str(finding_id))
     if finding is None or finding.agreement_id != str(agreement_id):
         raise NotFound(f"no finding {finding_id} on agreement {agreement_id}")
-    if user.role != Role.ADMIN:
-        member = await session.scalar(
-            select(GroupMember.user_id)
-            .join(Group, Group.id == GroupMember.group_id)
-            .where(Group.slug == settings.ip_counsel_group, GroupMember.user_id == user.id)
-        )
-        if member is None:
-            raise Forbidden(f"only members of {settings.ip_counsel_group} dismiss findings")
+    if user.role != Role.ADMIN and not await repository.in_group(
+        session, user.id, settings.ip_counsel_group
+    ):
+        raise Forbidden(f"only members of {settings.ip_counsel_group} dismiss findings")
     if finding.status != "open":
         raise Conflict(f"the finding is already {finding.status}")
     await commands.dismiss_finding(

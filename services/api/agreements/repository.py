@@ -21,7 +21,16 @@ from services.api.filters import matches_text
 from services.api.pagination import after_keyset, decode_keyset, encode_cursor
 from services.api.records import DocumentRef
 from services.api.tasks.repository import open_tasks_of
-from services.store import Agreement, AgreementEvent, AgreementParty, Role, Task, User
+from services.store import (
+    Agreement,
+    AgreementEvent,
+    AgreementParty,
+    Group,
+    GroupMember,
+    Role,
+    Task,
+    User,
+)
 from services.store.base import utcnow
 from workflows.messages import (
     AgreementStatus,
@@ -73,6 +82,16 @@ def _summary_fields(agreement: Agreement, officer_name: str, now: datetime) -> d
         status_changed_at=agreement.status_changed_at,
         days_in_stage=round((now - agreement.status_changed_at).total_seconds() / 86400, 2),
     )
+
+
+async def in_group(session: AsyncSession, user_id: str, slug: str) -> bool:
+    """Whether the user is a member of the group with this slug (e.g. IP counsel)."""
+    member = await session.scalar(
+        select(GroupMember.user_id)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(Group.slug == slug, GroupMember.user_id == user_id)
+    )
+    return member is not None
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement | None:
