@@ -8,7 +8,7 @@ from playwright.async_api import expect
 
 from tests.factories import proposal, register_asset, submit
 from tests.web.conftest import Web
-from tests.web.pages import unique
+from tests.web.pages import fill_proposal, unique
 
 
 async def test_the_inbox_filters_and_a_notice_opens_its_task(web: Web) -> None:
@@ -172,3 +172,41 @@ async def test_the_agreement_list_searches_filters_and_pages(web: Web) -> None:
     assert answer is not None and answer.status == 422
     await expect(admin.get_by_role("alert")).to_contain_text("use one of")
     await admin.context.close()
+
+
+async def test_the_proposal_form_adapts_to_the_kind_and_a_double_post_makes_one_agreement(
+    web: Web,
+) -> None:
+    officer = await web.signed_in("officer")
+    await officer.goto("/agreements/new")
+    royalty = officer.get_by_label("Royalty rate (%)")
+    export = officer.get_by_role("group", name="Export control")
+    await expect(royalty).to_be_visible()
+    await expect(export).to_be_hidden()
+    await officer.get_by_label("Kind").select_option("exchange_program")
+    await expect(royalty).to_be_hidden()
+    await expect(officer.locator("#parties-0-role")).to_have_value("partner")
+    await officer.get_by_label("Kind").select_option("defense_sharing")
+    await expect(export).to_be_visible()
+    await officer.get_by_role("button", name="Add another party").click()
+    await expect(officer.get_by_label("Party 3 name")).to_be_focused()
+
+    # The same form posted twice (a double click, a retried request) is one agreement.
+    await fill_proposal(officer, unique("Posted twice"))
+    form = officer.locator("form.proposal")
+    fields = await form.evaluate(
+        "f => Array.from(new FormData(f).entries()).filter(([k, v]) => !(v instanceof File))"
+    )
+    answers = [
+        await officer.request.post(
+            "/agreements/new",
+            multipart=dict(fields),
+            max_redirects=0,
+            headers={"Origin": web.url},
+        )
+        for _ in range(2)
+    ]
+    assert [a.status for a in answers] == [303, 303]
+    first, second = (a.headers["location"].split("?")[0] for a in answers)
+    assert first == second and first.startswith("/agreements/")
+    await officer.context.close()

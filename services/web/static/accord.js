@@ -13,12 +13,16 @@
       part.hidden = !used;
       part.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !used; });
     });
-    // Suggest the usual roles for parties whose role is not chosen yet.
+    // Suggest the usual roles for parties whose role the officer has not chosen: an empty
+    // one, or one suggested for the kind chosen before.
     var roles = JSON.parse((document.getElementById("party-roles") || {}).textContent || "{}")[kind];
     if (!roles) return;
     form.querySelectorAll("[data-party-role]").forEach(function (el) {
       var index = parseInt(el.getAttribute("data-party-role"), 10);
-      if (!el.value && index < roles.length) el.value = roles[index];
+      if ((!el.value || el.dataset.suggested) && index < roles.length) {
+        el.value = roles[index];
+        el.dataset.suggested = "1";
+      }
     });
   }
 
@@ -39,6 +43,8 @@
       if (el.matches("input:not([type=checkbox]), textarea")) el.value = "";
       if (el.matches("input[type=checkbox]")) el.checked = false;
       if (el.matches("select")) el.selectedIndex = 0;
+      if (el.hasAttribute("data-party-role")) el.setAttribute("data-party-role", String(next));
+      delete el.dataset.suggested;
       el.removeAttribute("aria-invalid");
     });
     copy.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
@@ -53,6 +59,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-kind-form]").forEach(function (form) {
       applyKind(form);
+      form.addEventListener("change", function (event) {
+        if (event.target.matches("[data-party-role]")) delete event.target.dataset.suggested;
+      });
       var select = form.querySelector("select[data-kind-select]");
       if (select) select.addEventListener("change", function () { applyKind(form); });
     });
