@@ -7,7 +7,7 @@ import uuid
 
 from playwright.async_api import expect
 
-from tests.web.conftest import Web, screenshot
+from tests.web.conftest import Web, axe_violations, screenshot
 from tests.web.pages import (
     decide,
     fill_proposal,
@@ -76,6 +76,7 @@ async def test_a_proposal_from_the_form_reaches_active_and_reports_in_the_browse
     assert shown is not None and shown.endswith(f"sha256={digest}")
     await expect(sid.get_by_text(digest).first).to_be_visible()
     await screenshot(sid, "agreement-signature")
+    assert await axe_violations(sid) == []
     await decide(sid, "Sign")
     sofia = await web.signed_in("signatory2")
     await open_task(sofia, title, "Signature")
@@ -102,5 +103,6 @@ async def test_a_proposal_from_the_form_reaches_active_and_reports_in_the_browse
     await expect(obligations).to_contain_text("First sales in Germany.")
     await expect(obligations).to_contain_text("Met")
     await screenshot(officer, "agreement-active")
+    assert await axe_violations(officer) == []
     for page in (counsel, officer, rita, ravi, sid, sofia):
         await page.context.close()
