@@ -80,6 +80,7 @@ async def test_axe_finds_no_serious_violation_on_any_page(web: Web) -> None:
     await check(rita, f"/agreements/{in_review['id']}", problems)
     counsel = await web.signed_in("counsel")
     await check(counsel, f"/agreements/{clearance['agreement_id']}", problems)
+    await screenshot(counsel, "agreement-clearance")
     await check(counsel, f"/tasks/{clearance['id']}", problems)
     officer = await web.signed_in("officer")
     await check(officer, "/", problems)

@@ -65,7 +65,6 @@ async def test_a_proposal_from_the_form_reaches_active_and_reports_in_the_browse
     await open_task(counsel, title, "IP clearance")
     await expect(counsel.get_by_role("heading", name="IP clearance findings")).to_be_visible()
     await task_on(counsel).get_by_label(re.compile("^Conditions")).fill("Annual audit right")
-    await screenshot(counsel, "agreement-clearance")
     await decide(counsel, "Clear with conditions")
 
     # The two signatories sign the document shown, in order.
