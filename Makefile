@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for db in sqlite postgresql; do $(VENV)/bin/python -m bench.lifecycle --database $$db; done
 	for db in sqlite postgresql; do $(VENV)/bin/python -m bench.reads --database $$db; done
+	for db in sqlite postgresql; do $(VENV)/bin/python -m bench.pages --database $$db; done
 	$(VENV)/bin/python -m bench.footprint memory
 	$(VENV)/bin/python -m bench.footprint history
 

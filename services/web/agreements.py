@@ -185,13 +185,11 @@ async def agreement_context(
         full = await tasks_api.get_task(task_id=UUID(open_task.id), user=user, session=session)
         mine = await is_assignee(session, user.id, full)
         decided = any(d.actor_id == user.id for d in full.decisions)
-        tasks.append(
-            TaskView(
-                task=full,
-                actions=OUTCOMES[full.kind] if mine and not decided else (),
-                decided_by_viewer=decided,
-            )
-        )
+        actions = OUTCOMES[full.kind] if mine and not decided else ()
+        if _critical_open(full):
+            # The workflow refuses a plain clear while a critical finding is open.
+            actions = tuple(a for a in actions if a[0] != ClearanceOutcome.CLEAR)
+        tasks.append(TaskView(task=full, actions=actions, decided_by_viewer=decided))
     status = AgreementStatus(detail.status)
     stage_days = {s.stage: s for s in report.stage_days}
     is_admin = user.role == Role.ADMIN
@@ -224,6 +222,10 @@ async def agreement_context(
         "people": people,
         "groups": groups,
     }
+
+
+def _critical_open(task: TaskOut) -> bool:
+    return any(f.severity == "critical" and f.status == "open" for f in task.findings or [])
 
 
 @router.get("/agreements/{agreement_id}")

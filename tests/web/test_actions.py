@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.factories import current_task, proposal, submit
+from tests.factories import current_task, proposal, submit, to_clearance
 from tests.web.conftest import Web, screenshot
 from tests.web.pages import decide, open_task, task_on, unique, wait_for_status
 
@@ -152,3 +152,42 @@ async def test_people_see_only_the_buttons_they_may_press_and_forged_posts_are_r
     assert still["id"] == task["id"] and still["status"] == "open" and still["decisions"] == []
     for page in (sam, officer, admin, rita):
         await page.context.close()
+
+
+async def test_counsel_dismisses_a_false_positive_then_may_clear(web: Web) -> None:
+    title = unique("Screening hit")
+    body = proposal(
+        title=title,
+        parties=[
+            {"name": "State University", "country": "US", "role": "licensor"},
+            {"name": "Rosoboronexport", "country": "RU", "role": "licensee"},
+        ],
+        signatories=[{"email": "sid.signatory@accord.test", "on_behalf_of": "State University"}],
+    )
+    task = await to_clearance(web.stack, body)
+    counsel = await web.signed_in("counsel")
+    await counsel.goto(f"/tasks/{task['id']}")
+    card = task_on(counsel)
+    await expect(card).to_contain_text("Rosoboronexport")
+    # A plain clear is refused while a critical finding is open: it is not offered.
+    await expect(card.get_by_role("button", name="Clear", exact=True)).to_have_count(0)
+    await expect(card).to_contain_text("A plain clear is not offered")
+    await expect(card.get_by_role("button", name="Clear with conditions")).to_be_visible()
+
+    findings = counsel.get_by_role("region", name="IP clearance findings")
+    await findings.get_by_text("Evidence").first.click()
+    await expect(findings).to_contain_text("ROSOBORONEXPORT OAO")
+    await findings.get_by_text("Dismiss as a false positive").click()
+    reason = findings.get_by_label("Why is this a false positive?")
+    await expect(reason).to_have_attribute("required", "")
+    await findings.get_by_label("Why is this a false positive?").fill(
+        "A different, unlisted company of that name; checked the trade register."
+    )
+    await findings.get_by_role("button", name="Dismiss finding").click()
+    await expect(counsel.get_by_role("status")).to_contain_text("dismissed as a false positive")
+    await expect(findings).to_contain_text("Dismissed")
+
+    await counsel.goto(f"/tasks/{task['id']}")
+    await decide(counsel, "Clear")
+    await wait_for_status(counsel, "In signature")
+    await counsel.context.close()
