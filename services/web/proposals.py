@@ -206,6 +206,10 @@ async def revise_form(
     who: Viewer = Depends(viewer),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
+    # The checks the revision itself will meet: the owner or an admin, changes requested.
+    agreements_api.ensure_revisable(
+        await agreements_api.changeable(session, who.user, agreement_id)
+    )
     detail = await agreements_api.get_agreement(
         agreement_id=agreement_id, user=who.user, session=session
     )

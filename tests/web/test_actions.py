@@ -109,7 +109,13 @@ async def test_people_see_only_the_buttons_they_may_press_and_forged_posts_are_r
     assert forged.status == 403
     assert "or a member of its group, may decide it" in await forged.text()
 
+    refused = await sam.goto(f"{page_of}/revise")
+    assert refused is not None and refused.status == 403
+
     officer = await web.signed_in("officer")
+    in_review = await officer.goto(f"{page_of}/revise")
+    assert in_review is not None and in_review.status == 409
+    await expect(officer.get_by_role("alert")).to_contain_text("only changes_requested")
     await officer.goto(page_of)
     await expect(officer.get_by_role("button", name="Approve")).to_have_count(0)
     await expect(officer.get_by_text("Withdraw this agreement")).to_be_visible()

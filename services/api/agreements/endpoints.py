@@ -239,9 +239,8 @@ async def revise_agreement(
     commands: AgreementCommands = Depends(_commands),
 ) -> AgreementDetail:
     """Revise a proposal returned for changes; its review starts again."""
-    agreement = await _changeable(session, user, agreement_id)
-    if agreement.status != AgreementStatus.CHANGES_REQUESTED:
-        raise Conflict(f"agreement is {agreement.status}; only changes_requested can be revised")
+    agreement = await changeable(session, user, agreement_id)
+    ensure_revisable(agreement)
     if revision.signatories is not None:
         await _check_signatories(session, revision.signatories)
     await commands.revise(str(agreement_id), RevisionCommand(actor_id=user.id, revision=revision))
@@ -261,7 +260,7 @@ async def withdraw_agreement(
     commands: AgreementCommands = Depends(_commands),
 ) -> AgreementDetail:
     """Withdraw an agreement at any time before signature."""
-    agreement = await _changeable(session, user, agreement_id)
+    agreement = await changeable(session, user, agreement_id)
     if not AgreementStatus(agreement.status).may_withdraw:
         raise Conflict(f"agreement is {agreement.status}; it can no longer be withdrawn")
     await commands.withdraw(
@@ -399,7 +398,13 @@ async def _readable(session: AsyncSession, user: User, agreement_id: UUID) -> Ag
     return agreement
 
 
-async def _changeable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
+def ensure_revisable(agreement: Agreement) -> None:
+    """Only a proposal returned for changes can be revised."""
+    if agreement.status != AgreementStatus.CHANGES_REQUESTED:
+        raise Conflict(f"agreement is {agreement.status}; only changes_requested can be revised")
+
+
+async def changeable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
     agreement = await _readable(session, user, agreement_id)
     if not repository.may_change(user, agreement):
         raise Forbidden("only the agreement's officer or an admin may change it")
