@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
@@ -17,6 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.api.deps import get_session, get_settings_dep, get_temporal
 from services.api.errors import AccordError, Conflict, Pending, Unavailable, invalid_field
 from services.config import Settings
 from workflows.agreement import AgreementWorkflow, CommandRejected
@@ -134,6 +136,15 @@ class AgreementCommands:
                     "the agreement's workflow has ended; it takes no more commands"
                 ) from err
             raise Unavailable(f"the workflow service is unavailable: {err.message}") from err
+
+
+def agreement_commands(
+    client: Client = Depends(get_temporal),
+    settings: Settings = Depends(get_settings_dep),
+    session: AsyncSession = Depends(get_session),
+) -> AgreementCommands:
+    """The request's command gateway: the dependency every command endpoint and page takes."""
+    return AgreementCommands(client, settings, session)
 
 
 def _refusal(err: WorkflowUpdateFailedError) -> AccordError | Exception:

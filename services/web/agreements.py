@@ -15,7 +15,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.api.agreements import endpoints as agreements_api
 from services.api.agreements import repository as agreements_repo
@@ -26,8 +25,8 @@ from services.api.agreements.schemas import (
     Termination,
     Withdrawal,
 )
-from services.api.commands import AgreementCommands
-from services.api.deps import get_session, get_settings_dep, get_temporal
+from services.api.commands import AgreementCommands, agreement_commands
+from services.api.deps import get_session, get_settings_dep
 from services.api.errors import Conflict
 from services.api.filters import NO_NUL
 from services.api.records import FindingOut, ObligationOut
@@ -71,14 +70,6 @@ OUTCOMES: dict[str, tuple[tuple[str, str], ...]] = {
     TaskKind.SIGNATURE: ((SignatureOutcome.SIGN, "Sign"), (SignatureOutcome.DECLINE, "Decline")),
     TaskKind.REPORT: (("submit", "Submit report"),),
 }
-
-
-def _commands(
-    client: Client = Depends(get_temporal),
-    settings: Settings = Depends(get_settings_dep),
-    session: AsyncSession = Depends(get_session),
-) -> AgreementCommands:
-    return AgreementCommands(client, settings, session)
 
 
 @router.get("/agreements")
@@ -301,7 +292,7 @@ def _action(
     who: Viewer = Depends(form_viewer),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings_dep),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> Action:
     return Action(request, who, session, settings, commands)
 

@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from services.api.agreements import repository
 from services.api.agreements.schemas import (
@@ -22,8 +21,8 @@ from services.api.agreements.schemas import (
     Withdrawal,
 )
 from services.api.auth import current_user, require_role
-from services.api.commands import AgreementCommands
-from services.api.deps import get_session, get_settings_dep, get_temporal
+from services.api.commands import AgreementCommands, agreement_commands
+from services.api.deps import get_session, get_settings_dep
 from services.api.errors import (
     COMMAND_ERRORS,
     Conflict,
@@ -64,14 +63,6 @@ router = APIRouter(prefix="/v1", tags=["agreements"], responses=documented(401))
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("0b7f3c1e-6f0d-4a8e-9d6c-5a0c1f4e2b77")
 
 
-def _commands(
-    client: Client = Depends(get_temporal),
-    settings: Settings = Depends(get_settings_dep),
-    session: AsyncSession = Depends(get_session),
-) -> AgreementCommands:
-    return AgreementCommands(client, settings, session)
-
-
 @router.post(
     "/proposals",
     status_code=201,
@@ -87,7 +78,7 @@ async def submit_proposal(
     user: User = Depends(require_role(Role.PROGRAM_OFFICER, Role.ADMIN)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings_dep),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """Submit a proposal; it is stored and its review starts in one step."""
     request_hash = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()
@@ -236,7 +227,7 @@ async def revise_agreement(
     revision: ProposalRevision,
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """Revise a proposal returned for changes; its review starts again."""
     agreement = await changeable(session, user, agreement_id)
@@ -257,7 +248,7 @@ async def withdraw_agreement(
     withdrawal: Withdrawal,
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """Withdraw an agreement at any time before signature."""
     agreement = await changeable(session, user, agreement_id)
@@ -279,7 +270,7 @@ async def terminate_agreement(
     termination: Termination,
     user: User = Depends(require_role(Role.ADMIN)),
     session: AsyncSession = Depends(get_session),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """End an agreement at any stage, with a reason (admins only)."""
     agreement = await _readable(session, user, agreement_id)
@@ -353,7 +344,7 @@ async def dismiss_finding(
     user: User = Depends(require_role(Role.IP_COUNSEL, Role.ADMIN)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings_dep),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> FindingOut:
     """Mark a screening hit a false positive: it is not raised again for this party."""
     await _readable(session, user, agreement_id)

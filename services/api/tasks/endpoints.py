@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.agreements.endpoints import _commands, _detail_or_404
+from services.api.agreements.endpoints import _detail_or_404
 from services.api.agreements.repository import get_agreement, may_read
 from services.api.agreements.schemas import AgreementDetail
 from services.api.auth import current_user, require_role
-from services.api.commands import AgreementCommands
+from services.api.commands import AgreementCommands, agreement_commands
 from services.api.deps import get_session
 from services.api.errors import (
     COMMAND_ERRORS,
@@ -134,7 +134,7 @@ async def decide_task(
     request: Request,
     user: User = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """Decide a task; the answer says at once whether the decision was accepted."""
     task = await _task_or_404(session, task_id)
@@ -193,7 +193,7 @@ async def reassign_task(
     assignment: AssignmentIn,
     user: User = Depends(require_role(Role.ADMIN)),
     session: AsyncSession = Depends(get_session),
-    commands: AgreementCommands = Depends(_commands),
+    commands: AgreementCommands = Depends(agreement_commands),
 ) -> TaskOut:
     """Hand a stalled task to someone else; the new assignees are notified."""
     task = await _task_or_404(session, task_id)
