@@ -345,11 +345,12 @@ async def reassign(task_id: UUID, action: Action = Depends(_action)) -> Response
     task = await tasks_api.get_task(task_id=task_id, user=action.who.user, session=action.session)
     form = await action.form()
     assignee = form.get("assignee", "")
+    assignee = assignee if isinstance(assignee, str) else ""
     body = {
         "user_id": assignee.removeprefix("user:") if assignee.startswith("user:") else None,
         "group": assignee.removeprefix("group:") if assignee.startswith("group:") else None,
         # A date picked in the form: due at the end of that working day, UTC.
-        "due_at": (form["due_at"] + "T17:00:00Z") if form.get("due_at") else None,
+        "due_at": f"{form['due_at']}T17:00:00Z" if isinstance(form.get("due_at"), str) else None,
         "reason": form.get("reason", ""),
     }
 

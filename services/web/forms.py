@@ -62,14 +62,40 @@ def _compact(node: Any) -> Any:
     return {key: _compact(value) for key, value in node.items()}
 
 
-def words(text: str | None) -> list[str]:
-    """'DE, FR  US' -> ['DE', 'FR', 'US']: a list typed into one field."""
-    return [part for part in (text or "").replace(",", " ").split() if part]
+def words(text: Any) -> Any:
+    """'DE, FR  US' -> ['DE', 'FR', 'US']: a list typed into one field. Anything but text
+    (a forged form's `territories-0=…`) is left for the model to refuse."""
+    if not isinstance(text, str):
+        return text if text is not None else []
+    return [part for part in text.replace(",", " ").split() if part]
 
 
-def lines(text: str | None) -> list[str]:
-    """One entry per non-empty line."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+def lines(text: Any) -> Any:
+    """One entry per non-empty line; anything but text is left for the model to refuse."""
+    if not isinstance(text, str):
+        return text if text is not None else []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def rows(value: Any) -> list[dict[str, Any]] | Any:
+    """A repeated group's rows; anything else as it came, for the model to refuse."""
+    return value if value is not None else []
+
+
+def section(value: Any) -> dict[str, Any]:
+    """A group of fields (`terms-…`); a lone value where a group belongs counts as empty,
+    and the model then names the fields the group is missing."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def shown_rows(value: Any) -> list[dict[str, Any]]:
+    """Rows as a form can show them again: only those that are groups of fields."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
+def shown_text(value: Any) -> str:
+    """A value as a text field can show it again."""
+    return value if isinstance(value, str) else ""
 
 
 def choice(kind: type[E], value: str | None, field: str) -> E | None:

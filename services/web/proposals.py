@@ -21,7 +21,15 @@ from services.api.deps import get_session
 from services.store import Role, User
 from services.web.agreements import Action, _action
 from services.web.auth import Viewer, recover, require_role, viewer
-from services.web.forms import lines, nested, words
+from services.web.forms import (
+    lines,
+    nested,
+    rows,
+    section,
+    shown_rows,
+    shown_text,
+    words,
+)
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
 from workflows.messages import (
     AgreementKind,
@@ -69,25 +77,31 @@ def proposal_body(form: dict[str, Any], kind: str | None) -> dict[str, Any]:
         body["kind"] = kind
     # A row is blank until its person or party is named: the form prefills a blank row's
     # role and signing order, which alone say nothing.
-    body["parties"] = [p for p in form.get("parties", []) if p.get("name") or p.get("country")]
-    body["signatories"] = [
-        s for s in form.get("signatories", []) if s.get("email") or s.get("on_behalf_of")
-    ]
-    body["ip_assets"] = list(
-        dict.fromkeys([*form.get("ip_assets", []), *lines(form.pop("ip_assets_extra", ""))])
-    )
+    body["parties"] = _named(form.get("parties"), "name", "country")
+    body["signatories"] = _named(form.get("signatories"), "email", "on_behalf_of")
+    extra = lines(form.pop("ip_assets_extra", ""))
+    picked = form.get("ip_assets", [])
+    if isinstance(extra, list) and isinstance(picked, list):
+        body["ip_assets"] = list(dict.fromkeys([*picked, *extra]))
     body.pop("ip_assets_extra", None)
-    terms = dict(form.get("terms", {}))
+    terms = section(form.get("terms"))
     terms["exclusive"] = terms.get("exclusive") == "on"
     terms["territories"] = words(terms.get("territories"))
-    terms["milestones"] = terms.get("milestones", [])
+    terms["milestones"] = rows(terms.get("milestones"))
     body["terms"] = terms
     if body.get("kind") not in LICENSING_KINDS:
         for licensing_only in ("exclusive", "field_of_use", "royalty_rate"):
             terms.pop(licensing_only, None)
-    export = form.get("export_control") or {}
+    export = section(form.get("export_control"))
     body["export_control"] = export if export.get("classification") else None
     return body
+
+
+def _named(value: Any, *naming: str) -> Any:
+    """The rows of a repeated group that name something (see `proposal_body`)."""
+    if not isinstance(value, list):
+        return rows(value)
+    return [r for r in value if not isinstance(r, dict) or any(r.get(k) for k in naming)]
 
 
 async def _form_context(session: AsyncSession) -> dict[str, Any]:
@@ -174,11 +188,24 @@ async def submit_proposal(action: Action = Depends(_action)) -> Response:
 
 
 def _redisplay(body: dict[str, Any]) -> dict[str, Any]:
-    """What was posted, shaped as the form shows it (territories as one field)."""
-    values = dict(body)
-    terms = dict(values.get("terms") or {})
-    values["terms"] = terms
+    """What was posted, shaped as the form shows it again, whatever its shape."""
+    values: dict[str, Any] = {name: shown_text(body.get(name)) for name in _TEXT_FIELDS}
+    terms = section(body.get("terms"))
+    territories = terms.get("territories")
+    terms["territories"] = territories if isinstance(territories, list) else []
+    terms["milestones"] = shown_rows(terms.get("milestones"))
+    picked = body.get("ip_assets")
+    values.update(
+        parties=shown_rows(body.get("parties")),
+        signatories=shown_rows(body.get("signatories")),
+        terms=terms,
+        export_control=section(body.get("export_control")) or None,
+        ip_assets=[a for a in picked if isinstance(a, str)] if isinstance(picked, list) else [],
+    )
     return values
+
+
+_TEXT_FIELDS = ("title", "kind", "summary", "estimated_value", "currency")
 
 
 def current_values(detail: AgreementDetail) -> dict[str, Any]:
@@ -259,7 +286,7 @@ async def revise(agreement_id: UUID, action: Action = Depends(_action)) -> Respo
             status_code=errors.status_code,
             mode="revise",
             agreement=detail,
-            values={**_redisplay(body), "comment": form.get("comment", "")},
+            values={**_redisplay(body), "comment": shown_text(form.get("comment"))},
             errors=errors,
             idempotency_key="",
             **await _form_context(action.session),

@@ -23,7 +23,7 @@ from services.api.ip_assets.schemas import (
 )
 from services.store import Role
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
-from services.web.forms import choice, nested, words
+from services.web.forms import choice, nested, rows, shown_rows, words
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -91,14 +91,28 @@ async def asset_search(
     return page(request, "asset_picks.html", who, items=items, q=q)
 
 
+def _asset_values(body: dict[str, Any]) -> dict[str, Any]:
+    """A posted asset form, shaped as the form shows it again."""
+    return {
+        **{name: value for name, value in body.items() if isinstance(value, str)},
+        "inventors": shown_rows(body.get("inventors")),
+        "funding": shown_rows(body.get("funding")),
+    }
+
+
 def _asset_body(form: dict[str, Any]) -> dict[str, Any]:
     body = dict(form)
-    body["inventors"] = [
-        {**row, "assignment_recorded": row.get("assignment_recorded") == "on"}
-        for row in form.get("inventors", [])
-        if row.get("name")
-    ]
-    body["funding"] = form.get("funding", [])
+    inventors = rows(form.get("inventors"))
+    if isinstance(inventors, list):
+        inventors = [
+            {**row, "assignment_recorded": row.get("assignment_recorded") == "on"}
+            if isinstance(row, dict)
+            else row
+            for row in inventors
+            if not isinstance(row, dict) or row.get("name")
+        ]
+    body["inventors"] = inventors
+    body["funding"] = rows(form.get("funding"))
     return body
 
 
@@ -138,7 +152,7 @@ async def create_asset(
             who,
             status_code=errors.status_code,
             mode="new",
-            values=body,
+            values=_asset_values(body),
             errors=errors,
             **_choices(),
         )
@@ -204,7 +218,9 @@ async def edit_asset(
             session=session,
         )
 
-    return await _save(request, who, session, asset, "edit", body, command, "asset_saved")
+    return await _save(
+        request, who, session, asset, "edit", _asset_values(body), command, "asset_saved"
+    )
 
 
 @router.post("/ip-assets/{identifier}/licenses")
@@ -230,7 +246,8 @@ async def add_license(
             session=session,
         )
 
-    return await _save(request, who, session, asset, "license", form, command, "license_recorded")
+    posted = {name: value for name, value in form.items() if isinstance(value, str)}
+    return await _save(request, who, session, asset, "license", posted, command, "license_recorded")
 
 
 async def _save(

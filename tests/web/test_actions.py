@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.factories import current_task, proposal, submit, to_clearance
+from tests.factories import current_task, proposal, register_asset, submit, to_clearance
 from tests.web.conftest import Web, screenshot
 from tests.web.pages import decide, open_task, task_on, unique, wait_for_status
 
@@ -197,3 +197,59 @@ async def test_counsel_dismisses_a_false_positive_then_may_clear(web: Web) -> No
     await decide(counsel, "Clear")
     await wait_for_status(counsel, "In signature")
     await counsel.context.close()
+
+
+async def test_forms_posted_in_shapes_no_page_sends_are_refused_never_a_500(web: Web) -> None:
+    """Hand-made posts: a group where a value belongs, a value where a group belongs,
+    rows with holes. Each is a 4xx page naming what is wrong; nothing is written."""
+    created = await submit(web.stack, proposal(title=unique("Odd shapes")))
+    task = await current_task(web.stack, created["id"])
+    registered = await register_asset(web.stack)
+    admin = await web.signed_in("admin")
+    token = await admin.locator("input[name=csrf_token]").first.input_value()
+    posts = {
+        "/agreements/new": [
+            {"title": "x", "terms": "60", "parties": "State University", "export_control": "EAR"},
+            {
+                "title-0": "x",
+                "parties-a-name": "U",
+                "signatories-0": "sid",
+                "terms-milestones": "m",
+            },
+            {"parties-0-name-extra": "U", "terms-territories-0": "DE", "ip_assets_extra-0": "x"},
+        ],
+        f"/tasks/{task['id']}/decision": [
+            {"outcome-0": "approve"},
+            {"outcome": "reject", "comment-0": "x"},
+            {"outcome": "approve", "conditions-0": "x", "report": "x"},
+        ],
+        f"/tasks/{task['id']}/assignment": [
+            {"assignee-0": "user:x", "reason": "r"},
+            {"assignee": "group:nobody", "due_at-0": "2027-01-01", "reason": "r"},
+            {"assignee": "user:not-a-uuid", "reason": "r", "due_at": "yesterday"},
+        ],
+        "/ip-assets/new": [
+            {"identifier": "X-1", "inventors": "Ada", "funding": "NSF"},
+            {"identifier": "X-2", "inventors-0": "Ada", "funding-0-source-x": "y"},
+        ],
+        f"/ip-assets/{registered['identifier']}": [
+            {"inventors": "Ada", "status-0": "granted"},
+            {"expires_on": "never"},
+        ],
+        f"/ip-assets/{registered['identifier']}/licenses": [
+            {"licensee": "L", "territories-x": "US", "starts_on": "2024-01-01"},
+            {"licensee-0": "L", "territories": "US", "starts_on": "soon"},
+        ],
+        f"/agreements/{created['id']}/withdrawal": [{"reason-0": "x"}],
+        f"/agreements/{created['id']}/termination": [{"reason-a": "x"}],
+    }
+    for path, bodies in posts.items():
+        for body in bodies:
+            answer = await admin.request.post(
+                path, form={"csrf_token": token, **body}, max_redirects=0
+            )
+            assert 400 <= answer.status < 500, (path, body, answer.status, await answer.text())
+            assert "Internal Server Error" not in await answer.text()
+    still = await current_task(web.stack, created["id"])
+    assert still["id"] == task["id"] and still["decisions"] == []
+    await admin.context.close()
