@@ -117,7 +117,7 @@ async def test_an_admin_adds_a_person_and_sees_the_token_once(web: Web) -> None:
 async def test_the_portfolio_dashboard_charts_the_report_and_downloads_it(web: Web) -> None:
     await submit(web.stack, proposal(title=unique("Portfolio")))
     officer = await web.signed_in("officer")
-    await officer.get_by_role("link", name="Portfolio").click()
+    await officer.get_by_role("link", name="Portfolio", exact=True).click()
     for chart in (
         "Agreements by status",
         "Agreements by kind",
@@ -136,7 +136,7 @@ async def test_the_portfolio_dashboard_charts_the_report_and_downloads_it(web: W
     assert html.ok and "Accord portfolio report" in await html.text()
     # Reviewers have no portfolio: no link, and the address says so.
     rita = await web.signed_in("reviewer1")
-    await expect(rita.get_by_role("link", name="Portfolio")).to_have_count(0)
+    await expect(rita.get_by_role("link", name="Portfolio", exact=True)).to_have_count(0)
     answer = await rita.goto("/portfolio")
     assert answer is not None and answer.status == 403
     for page in (officer, rita):
