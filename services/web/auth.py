@@ -17,9 +17,8 @@ from fastapi.responses import Response
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.auth import hash_token
+from services.api.auth import check_role, hash_token
 from services.api.deps import get_session, get_settings_dep
-from services.api.errors import Forbidden
 from services.config import Settings
 from services.store import BrowserSession, Role, SignInLink, User
 from services.store.base import utcnow
@@ -205,6 +204,4 @@ async def recover(session: AsyncSession, who: Viewer) -> None:
 def require_role(who: Viewer, *roles: Role) -> User:
     """The check the API's `require_role` dependency makes, for a page calling an
     endpoint function directly."""
-    if who.user.role not in roles:
-        raise Forbidden(f"this action needs one of the roles: {', '.join(sorted(roles))}")
-    return who.user
+    return check_role(who.user, *roles)
