@@ -18,26 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements import endpoints as agreements_api
 from services.api.agreements import repository as agreements_repo
-from services.api.agreements.schemas import (
-    AgreementDetail,
-    Dismissal,
-    EventOut,
-    Termination,
-    Withdrawal,
-)
+from services.api.agreements.schemas import Dismissal, Termination, Withdrawal
 from services.api.commands import AgreementCommands, agreement_commands
 from services.api.deps import get_session, get_settings_dep
 from services.api.errors import Conflict
 from services.api.filters import NO_NUL
-from services.api.records import FindingOut, ObligationOut
-from services.api.reports import endpoints as reports_api
-from services.api.reports.schemas import AgreementStatusReport
+from services.api.records import findings_of, obligations_of
+from services.api.reports.repository import signatures_of, stage_times
 from services.api.tasks import endpoints as tasks_api
-from services.api.tasks.repository import is_assignee
+from services.api.tasks import repository as tasks_repo
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut
 from services.api.users import endpoints as users_api
 from services.config import Settings
 from services.store import Role
+from services.store.base import utcnow
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import choice, lines, nested
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
@@ -138,29 +132,34 @@ class StepView:
 async def agreement_context(
     session: AsyncSession, settings: Settings, who: Viewer, agreement_id: UUID
 ) -> dict[str, Any]:
-    """Everything the agreement page shows, read through the API's own functions."""
+    """Everything the agreement page shows: the API's read check once, then the
+    repositories its read endpoints use, each row read once."""
     user = who.user
-    detail: AgreementDetail = await agreements_api.get_agreement(
-        agreement_id=agreement_id, user=user, session=session
-    )
-    report: AgreementStatusReport = await reports_api.agreement_status_report(
-        agreement_id=agreement_id, user=user, session=session
-    )
-    findings: list[FindingOut] = await agreements_api.list_findings(
-        agreement_id=agreement_id, user=user, session=session
-    )
-    obligations: list[ObligationOut] = await agreements_api.list_obligations(
-        agreement_id=agreement_id, user=user, session=session
-    )
-    events: list[EventOut] = await agreements_api.list_events(
-        agreement_id=agreement_id, after_seq=0, limit=1000, user=user, session=session
-    )
+    agreement = await agreements_api.readable(session, user, agreement_id)
+    detail = await agreements_repo.detail_of(session, agreement)
+    events = await agreements_repo.agreement_events(session, agreement.id, limit=None)
+    status = AgreementStatus(detail.status)
+    # The open tasks with what their assignee decides on (findings, document, report);
+    # a review step in progress is one of them.
+    tasks_by_id: dict[str, TaskOut] = {}
+    for open_task in detail.open_tasks:
+        full = await tasks_repo.get_task(session, open_task.id)
+        if full is not None:
+            tasks_by_id[full.id] = await tasks_api.with_context(session, full)
+    tasks = []
+    for full in tasks_by_id.values():
+        mine = await tasks_repo.is_assignee(session, user.id, full)
+        decided = any(d.actor_id == user.id for d in full.decisions)
+        actions = OUTCOMES[full.kind] if mine and not decided else ()
+        if _critical_open(full):
+            # The workflow refuses a plain clear while a critical finding is open.
+            actions = tuple(a for a in actions if a[0] != ClearanceOutcome.CLEAR)
+        tasks.append(TaskView(task=full, actions=actions, decided_by_viewer=decided))
     steps = []
     for step in detail.review_steps:
-        decisions = []
-        if step.task_id:
-            task = await tasks_api.get_task(task_id=UUID(step.task_id), user=user, session=session)
-            decisions = task.decisions
+        task = tasks_by_id.get(step.task_id or "")
+        if task is None and step.task_id:
+            task = await tasks_repo.get_task(session, step.task_id)
         steps.append(
             StepView(
                 key=step.key,
@@ -168,24 +167,11 @@ async def agreement_context(
                 group=step.group,
                 approvals_required=step.approvals_required,
                 status=step.status,
-                decisions=decisions,
+                decisions=task.decisions if task else [],
             )
         )
-    tasks = []
-    for open_task in detail.open_tasks:
-        full = await tasks_api.get_task(task_id=UUID(open_task.id), user=user, session=session)
-        mine = await is_assignee(session, user.id, full)
-        decided = any(d.actor_id == user.id for d in full.decisions)
-        actions = OUTCOMES[full.kind] if mine and not decided else ()
-        if _critical_open(full):
-            # The workflow refuses a plain clear while a critical finding is open.
-            actions = tuple(a for a in actions if a[0] != ClearanceOutcome.CLEAR)
-        tasks.append(TaskView(task=full, actions=actions, decided_by_viewer=decided))
-    status = AgreementStatus(detail.status)
-    stage_days = {s.stage: s for s in report.stage_days}
     is_admin = user.role == Role.ADMIN
-    stored = await agreements_repo.get_agreement(session, detail.id)
-    may_change = stored is not None and agreements_repo.may_change(user, stored)
+    may_change = agreements_repo.may_change(user, agreement)
     may_dismiss = status == AgreementStatus.IP_CLEARANCE and (
         is_admin or await agreements_repo.in_group(session, user.id, settings.ip_counsel_group)
     )
@@ -197,12 +183,15 @@ async def agreement_context(
         "agreement": detail,
         "status": status,
         "lifecycle": LIFECYCLE,
-        "stage_days": stage_days,
+        "stage_days": {
+            s.stage: s
+            for s in stage_times(((e.to_status, e.at) for e in events), status.stage, utcnow())
+        },
         "steps": steps,
         "tasks": tasks,
-        "findings": findings,
-        "obligations": obligations,
-        "signatures": report.signatures,
+        "findings": await findings_of(session, agreement.id),
+        "obligations": await obligations_of(session, agreement.id),
+        "signatures": await signatures_of(session, agreement.id, agreement.revision),
         "events": events,
         "revisions": [e for e in events if e.type == "revised"],
         "may_revise": may_change and status == AgreementStatus.CHANGES_REQUESTED,

@@ -194,7 +194,7 @@ async def get_agreement(
     session: AsyncSession = Depends(get_session),
 ) -> AgreementDetail:
     # The agreement the read check loaded is the one shown: it is not read twice.
-    return await repository.detail_of(session, await _readable(session, user, agreement_id))
+    return await repository.detail_of(session, await readable(session, user, agreement_id))
 
 
 @router.get(
@@ -211,7 +211,7 @@ async def list_events(
     session: AsyncSession = Depends(get_session),
 ) -> list[EventOut]:
     """The append-only timeline: who did what, when, from which status to which."""
-    await _readable(session, user, agreement_id)
+    await readable(session, user, agreement_id)
     return await repository.agreement_events(
         session, str(agreement_id), after_seq=after_seq, limit=limit
     )
@@ -273,7 +273,7 @@ async def terminate_agreement(
     commands: AgreementCommands = Depends(agreement_commands),
 ) -> AgreementDetail:
     """End an agreement at any stage, with a reason (admins only)."""
-    agreement = await _readable(session, user, agreement_id)
+    agreement = await readable(session, user, agreement_id)
     if AgreementStatus(agreement.status).is_terminal:
         raise Conflict(f"agreement is {agreement.status}; it has already ended")
     await commands.terminate(
@@ -296,7 +296,7 @@ async def get_document(
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """The document in force: the draft under signature, then the signed copy."""
-    agreement = await _readable(session, user, agreement_id)
+    agreement = await readable(session, user, agreement_id)
     if agreement.document_id is None:
         raise NotFound("the agreement has no document yet; it is rendered after IP clearance")
     document = await session.get_one(AgreementDocument, agreement.document_id)
@@ -324,7 +324,7 @@ async def list_findings(
     session: AsyncSession = Depends(get_session),
 ) -> list[FindingOut]:
     """What the IP checks found, every clearance round, most recent and severe first."""
-    await _readable(session, user, agreement_id)
+    await readable(session, user, agreement_id)
     return await findings_of(session, str(agreement_id))
 
 
@@ -347,7 +347,7 @@ async def dismiss_finding(
     commands: AgreementCommands = Depends(agreement_commands),
 ) -> FindingOut:
     """Mark a screening hit a false positive: it is not raised again for this party."""
-    await _readable(session, user, agreement_id)
+    await readable(session, user, agreement_id)
     finding = await session.get(Finding, str(finding_id))
     if finding is None or finding.agreement_id != str(agreement_id):
         raise NotFound(f"no finding {finding_id} on agreement {agreement_id}")
@@ -376,11 +376,11 @@ async def list_obligations(
     session: AsyncSession = Depends(get_session),
 ) -> list[ObligationOut]:
     """Reports and milestones the active agreement owes, by due date, with what was reported."""
-    await _readable(session, user, agreement_id)
+    await readable(session, user, agreement_id)
     return await obligations_of(session, str(agreement_id))
 
 
-async def _readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
+async def readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
     agreement = await repository.get_agreement(session, str(agreement_id))
     if agreement is None:
         raise NotFound(f"no agreement {agreement_id}")
@@ -396,7 +396,7 @@ def ensure_revisable(agreement: Agreement) -> None:
 
 
 async def changeable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:
-    agreement = await _readable(session, user, agreement_id)
+    agreement = await readable(session, user, agreement_id)
     if not repository.may_change(user, agreement):
         raise Forbidden("only the agreement's officer or an admin may change it")
     return agreement

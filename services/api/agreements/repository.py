@@ -262,8 +262,9 @@ async def list_agreements(
 
 
 async def agreement_events(
-    session: AsyncSession, agreement_id: str, *, after_seq: int, limit: int
+    session: AsyncSession, agreement_id: str, *, after_seq: int = 0, limit: int | None
 ) -> list[EventOut]:
+    """The timeline after `after_seq`, in order; `limit=None` reads all of it."""
     rows = await session.execute(
         select(AgreementEvent, User.name)
         .outerjoin(User, User.id == AgreementEvent.actor_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -36,7 +37,6 @@ async def status_report(
     officer_name = await session.scalar(select(User.name).where(User.id == agreement.officer_id))
     timeline = await _timeline(session, agreement.id)
     stage = stage_of(agreement.status)
-    days = stage_days(((entry.to_status, entry.at) for entry in timeline), now)
     open_tasks = await open_tasks_of(session, agreement.id)
     return AgreementStatusReport(
         id=agreement.id,
@@ -48,17 +48,24 @@ async def status_report(
         effective_at=agreement.effective_at,
         ends_at=agreement.ends_at,
         timeline=timeline,
-        stage_days=[
-            StageTime(stage=name, days=round(value, 2), current=name == stage)
-            for name, value in days.items()
-        ],
+        stage_days=stage_times(((entry.to_status, entry.at) for entry in timeline), stage, now),
         open_tasks=open_tasks,
         overdue_tasks=[task for task in open_tasks if task.due_at < now],
         findings=await _findings(session, agreement.id),
         obligations=await _obligations(session, agreement.id),
-        signatures=await _signatures(session, agreement.id, agreement.revision),
+        signatures=await signatures_of(session, agreement.id, agreement.revision),
         generated_at=now,
     )
+
+
+def stage_times(
+    changes: Iterable[tuple[str, datetime]], stage: str, now: datetime
+) -> list[StageTime]:
+    """Days in each stage visited, from the agreement's (status, when) changes in order."""
+    return [
+        StageTime(stage=name, days=round(value, 2), current=name == stage)
+        for name, value in stage_days(changes, now).items()
+    ]
 
 
 async def _timeline(session: AsyncSession, agreement_id: str) -> list[TimelineEntry]:
@@ -117,7 +124,7 @@ async def _obligations(session: AsyncSession, agreement_id: str) -> list[Obligat
     ]
 
 
-async def _signatures(
+async def signatures_of(
     session: AsyncSession, agreement_id: str, revision: int
 ) -> list[SignatureLine]:
     """The signatures of the current revision's envelope: one declined earlier is history

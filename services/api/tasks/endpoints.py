@@ -97,10 +97,10 @@ async def get_task(
         agreement = await get_agreement(session, task.agreement_id)
         if agreement is None or not may_read(user, agreement):
             raise Forbidden("program officers may read only the tasks of their own agreements")
-    return await _with_context(session, task)
+    return await with_context(session, task)
 
 
-async def _with_context(session: AsyncSession, task: TaskOut) -> TaskOut:
+async def with_context(session: AsyncSession, task: TaskOut) -> TaskOut:
     """What the assignee needs to decide: findings, the document, or the obligation."""
     if task.kind == TaskKind.IP_CLEARANCE:
         task.findings = await findings_of(session, task.agreement_id, task.round)
