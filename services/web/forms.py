@@ -15,7 +15,7 @@ from services.api.errors import invalid_field
 
 E = TypeVar("E", bound=StrEnum)
 
-# Fields a form may repeat (checkboxes, a picked list): kept as lists.
+# A repeated group's rows beyond this are not read: no form has as many.
 _MAX_ROWS = 100
 
 

@@ -79,11 +79,10 @@ def proposal_body(form: dict[str, Any], kind: str | None) -> dict[str, Any]:
     # role and signing order, which alone say nothing.
     body["parties"] = _named(form.get("parties"), "name", "country")
     body["signatories"] = _named(form.get("signatories"), "email", "on_behalf_of")
-    extra = lines(form.pop("ip_assets_extra", ""))
+    extra = lines(body.pop("ip_assets_extra", ""))
     picked = form.get("ip_assets", [])
     if isinstance(extra, list) and isinstance(picked, list):
         body["ip_assets"] = list(dict.fromkeys([*picked, *extra]))
-    body.pop("ip_assets_extra", None)
     terms = section(form.get("terms"))
     terms["exclusive"] = terms.get("exclusive") == "on"
     terms["territories"] = words(terms.get("territories"))

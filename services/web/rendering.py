@@ -88,7 +88,6 @@ FLASHES = {
     "reassigned": "The task is reassigned; its new assignees are notified.",
     "asset_saved": "The IP asset is saved.",
     "license_recorded": "The license is recorded.",
-    "signed_in": "You are signed in.",
 }
 
 
@@ -161,13 +160,13 @@ class FormErrors:
         self.status_code = status_code
 
     @classmethod
-    def of(cls, error: Exception, prefix: Sequence[str | int] = ()) -> FormErrors:
+    def of(cls, error: Exception) -> FormErrors:
         errors = cls()
         if isinstance(error, AccordError):
             errors.refused(error.status_code, error.detail)
         elif isinstance(error, ValidationError):
             for item in error.errors(include_input=False, include_url=False):
-                errors.add([*prefix, *item["loc"]], _message(item))
+                errors.add(list(item["loc"]), _message(item))
         elif isinstance(error, RequestValidationError):
             for item in error.errors():
                 errors.add(list(item.get("loc", ())), _message(item))
@@ -177,9 +176,6 @@ class FormErrors:
 
     def get(self, name: str) -> str | None:
         return self.fields.get(name)
-
-    def under(self, prefix: str) -> Mapping[str, str]:
-        return {k: v for k, v in self.fields.items() if k == prefix or k.startswith(prefix + "-")}
 
 
 def _message(item: Mapping[str, Any]) -> str:
