@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session, get_settings_dep
@@ -77,7 +77,9 @@ async def request_link(
             error="Enter the e-mail address Accord knows you by.",
             email=email,
         )
-    user = await session.scalar(select(User).where(func.lower(User.email) == address))
+    # Addresses are stored lower-cased (as the API looks signatories up): the unique index
+    # answers.
+    user = await session.scalar(select(User).where(User.email == address))
     if user is not None and user.active:
         link = await create_sign_in_link(session, settings, user, base_url=str(request.base_url))
         link += f"&next={quote(safe_next(next_))}"
