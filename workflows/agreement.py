@@ -1,9 +1,11 @@
 """The agreement workflow: the only writer of an agreement's state.
 
-It holds the lifecycle (review rounds, votes, revisions, withdrawal) and the timers
-for reminders and escalations. Every state change is one `persist_transition`
-activity, keyed by workflow id and event number, so a retried write lands once and
-the event log has neither duplicates nor gaps.
+This module orchestrates: it takes updates (validated first, then run one at a time
+under a lock), asks the stage a decision or a timer belongs to what changes
+(`workflows/<stage>/stage.py`), records each change with one `persist_transition`
+activity, keyed by workflow id and event number, so a retried write lands once and the
+event log has neither duplicates nor gaps, delivers the notices it stored, and
+continues as new when its history grows long. It holds no stage's rule.
 """
 
 from __future__ import annotations
@@ -14,103 +16,55 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import (
-        OUTCOMES_BY_KIND,
-        AgreementInput,
-        AgreementStatus,
-        ClearanceCheck,
-        ClearanceOutcome,
-        ClearanceReport,
-        Decision,
-        DocumentRequest,
-        Finding,
+    from workflows.clearance import stage as clearance
+    from workflows.clearance.messages import (
+        ClearanceDecision,
+        ConditionalClearance,
         FindingDismissal,
-        FindingKind,
-        Notice,
-        NoticeKind,
-        Obligation,
-        ObligationStatus,
-        OpenTask,
-        PersistedTransition,
-        Proposal,
+    )
+    from workflows.core import reminders
+    from workflows.core.activities import (
+        DELIVER_NOTIFICATIONS,
+        DELIVERY_RETRY,
+        PERSIST_TRANSITION,
+        call,
+    )
+    from workflows.core.commands import (
+        CommandRejected,
         Reassignment,
-        ReportOutcome,
-        ReportSubmission,
-        ResolvedSignatory,
-        ReviewOutcome,
-        ReviewPlan,
         RevisionCommand,
-        Severity,
-        SignatureOutcome,
-        SignatureRecord,
-        Snapshot,
-        StoredDocument,
-        TaskClosing,
-        TaskKind,
-        TaskOpening,
-        TaskStatus,
         TerminationCommand,
-        Transition,
         UpdateResult,
         WithdrawalCommand,
+        rejected,
+        require_status,
     )
-    from workflows.obligations import add_months, obligations_for
+    from workflows.core.notices import Event
+    from workflows.core.proposal import Proposal
+    from workflows.core.state import AgreementInput, AgreementState, Context
+    from workflows.core.statuses import AgreementStatus, TaskKind
+    from workflows.core.tasks import OpenTask, TaskOpening, close_all
+    from workflows.core.transition import (
+        Change,
+        Handoff,
+        PersistedTransition,
+        Step,
+        Timer,
+        Transition,
+    )
+    from workflows.decisions import OUTCOMES_BY_KIND, Decision
+    from workflows.review import stage as review
+    from workflows.review.messages import ReviewDecision
+    from workflows.signature import stage as signature
+    from workflows.signature.messages import DeclineDecision, SignDecision
+    from workflows.term import stage as term
+    from workflows.term.messages import ObligationStatus
 
-PLAN_REVIEW = "plan_review"
-PERSIST_TRANSITION = "persist_transition"
-DELIVER_NOTIFICATIONS = "deliver_notifications"
-RUN_CLEARANCE_CHECKS = "run_clearance_checks"
-RESOLVE_SIGNATORIES = "resolve_signatories"
-RENDER_DOCUMENT = "render_document"
-
-# Writes retry until the database is back; only a non-retryable error stops them.
-_WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
-)
 # How far ahead a reassignment may move a task's due date (the API checks it first).
 _MAX_DUE_AHEAD = timedelta(days=366)
-_DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=12,
-)
-
-
-class CommandRejected:
-    """Update failure types; the API maps each to an HTTP status."""
-
-    NOT_SUBMITTED = "AgreementNotSubmitted"
-    TASK_NOT_OPEN = "TaskNotOpen"
-    ALREADY_DECIDED = "TaskAlreadyDecided"
-    INVALID_OUTCOME = "InvalidOutcome"
-    INVALID_ASSIGNEE = "InvalidAssignee"
-    WRONG_STATUS = "AgreementStatusConflict"
-    SUBMISSION_FAILED = "SubmissionFailed"
-    STALE_DOCUMENT = "StaleDocument"
-    FINDING_NOT_OPEN = "FindingNotOpen"
-    SIGNATORY_UNAVAILABLE = "SignatoryUnavailable"
-    INVALID_DATA = "InvalidData"
-    CRITICAL_FINDINGS = "CriticalFindingsOpen"
-
-
-def _plan_data(plan: ReviewPlan) -> dict[str, Any]:
-    """The plan as the timeline records it, so readers can show the steps still ahead."""
-    return {
-        "policy_version": plan.policy_version,
-        "steps": [
-            {
-                "key": step.key,
-                "name": step.name,
-                "group": step.group_slug,
-                "approvals_required": step.approvals_required,
-            }
-            for step in plan.steps
-        ],
-    }
 
 
 @workflow.defn(name="Agreement")
@@ -122,41 +76,15 @@ class AgreementWorkflow:
         self._changed = False
         self._failure: str | None = None
         self._deliveries: list[asyncio.Task[None]] = []
-        resume = params.resume or Snapshot(
-            status=AgreementStatus.IN_REVIEW,
-            seq=0,
-            revision=0,
-            proposal=params.start.proposal,
-            plan=None,
-            step_index=0,
-            open_tasks={},
-        )
-        self._status: AgreementStatus | None = resume.status if params.resume else None
-        self._seq = resume.seq
-        self._revision = resume.revision
-        self._proposal = resume.proposal
-        self._plan: ReviewPlan | None = resume.plan
-        self._step_index = resume.step_index
-        self._open: dict[str, OpenTask] = dict(resume.open_tasks)
-        # IP clearance: the findings still open (a dismissed one leaves), counsel's conditions.
-        self._findings: dict[str, Finding] = dict(resume.findings)
-        self._conditions: list[str] = list(resume.conditions)
-        # Signature: the document under signature, who signs in which order, who has.
-        self._document: StoredDocument | None = resume.document
-        self._signatories: list[ResolvedSignatory] = list(resume.signatories)
-        self._signatures: list[SignatureRecord] = list(resume.signatures)
-        self._envelope_expires_at: datetime | None = resume.envelope_expires_at
-        # Active: the term and what it obliges.
-        self._effective_at: datetime | None = resume.effective_at
-        self._ends_at: datetime | None = resume.ends_at
-        self._obligations: list[Obligation] = list(resume.obligations)
+        self._state = params.resume or AgreementState(proposal=params.start.proposal)
 
     @workflow.run
     async def run(self, params: AgreementInput) -> str:
         if params.resume is None:
             async with self._lock:
                 try:
-                    await self._submit()
+                    plan = await review.plan(self._state.proposal)
+                    await self._advance(review.submitted(self._context(), plan))
                 except ActivityError as err:
                     self._failure = getattr(err.cause, "message", None) or str(err)
                     await workflow.wait_condition(workflow.all_handlers_finished)
@@ -164,127 +92,90 @@ class AgreementWorkflow:
                         f"submission failed: {self._failure}",
                         type=CommandRejected.SUBMISSION_FAILED,
                     ) from err
-        while self._status is not None and not self._status.is_terminal:
+        while self._state.status is not None and not self._state.status.is_terminal:
             if self._history_is_long():
                 await self._settle()
                 if self.status.is_terminal:
                     break
                 # Nothing may run between _settle and continue_as_new: no await.
-                workflow.continue_as_new(AgreementInput(start=self._start, resume=self._snapshot()))
+                workflow.continue_as_new(AgreementInput(start=self._start, resume=self._state))
             await self._sleep_until_next_timer()
         await self._settle()
-        return str(self._status)
+        return str(self._state.status)
 
     # --- updates -------------------------------------------------------------------
 
     @workflow.update
     async def submit(self) -> UpdateResult:
         """The first update of update-with-start: answers once the agreement is stored."""
-        await workflow.wait_condition(lambda: self._status is not None or self._failure is not None)
+        await workflow.wait_condition(
+            lambda: self._state.status is not None or self._failure is not None
+        )
         if self._failure is not None:
             raise ApplicationError(self._failure, type=CommandRejected.SUBMISSION_FAILED)
         return self._result()
 
     @workflow.update
-    async def decide(self, command: Decision) -> UpdateResult:
+    async def decide(self, decision: Decision) -> UpdateResult:
         async with self._lock:
-            task = self._decidable_task(command)
-            base: dict[str, Any] = dict(
-                actor_id=command.actor_id,
-                votes=[command],
-                data={
-                    "task_id": task.opening.task_id,
-                    "step": task.opening.step_key,
-                    "outcome": command.outcome,
-                    "comment": command.comment,
-                },
-            )
-            kind = task.opening.kind
-            if kind == TaskKind.REVIEW:
-                await self._decide_review(task, command, base)
-            elif kind == TaskKind.IP_CLEARANCE:
-                await self._decide_clearance(task, command, base)
-            elif kind == TaskKind.SIGNATURE:
-                await self._decide_signature(task, command, base)
+            task = self._decidable_task(decision)
+            ctx = self._context()
+            step: Step
+            if isinstance(decision, ReviewDecision):
+                step = review.decide(ctx, task, decision)
+            elif isinstance(decision, ClearanceDecision | ConditionalClearance):
+                step = clearance.decide(ctx, task, decision)
+            elif isinstance(decision, SignDecision | DeclineDecision):
+                step = signature.decide(ctx, task, decision)
             else:
-                await self._submit_report(task, command, base)
+                step = term.decide(ctx, task, decision)
+            await self._advance(step)
             return self._result()
 
     @decide.validator
-    def _validate_decide(self, command: Decision) -> None:
-        if self._lock.locked() and command.task_id not in self._open:
+    def _validate_decide(self, decision: Decision) -> None:
+        if self._lock.locked() and decision.task_id not in self._state.open_tasks:
             # A transition in progress may be opening this task: its row is committed
             # (so the inbox shows it) before the activity's result reaches us. The
             # handler checks the task once the transition is done.
             return
-        self._decidable_task(command)
+        self._decidable_task(decision)
 
     @workflow.update
     async def revise(self, command: RevisionCommand) -> UpdateResult:
         async with self._lock:
-            self._require_status(AgreementStatus.CHANGES_REQUESTED, "revised")
+            require_status(self._state.status, AgreementStatus.CHANGES_REQUESTED, "revised")
             proposal = self._revised(command)
-            plan = await self._plan_review(proposal)
-            opening = self._opening(plan, 0, self._revision + 1)
-            changed = command.revision.changed_fields()
-            await self._apply(
-                event_type="revised",
-                to_status=AgreementStatus.IN_REVIEW,
-                actor_id=command.actor_id,
-                revised=proposal,
-                revision_number=self._revision + 1,
-                opens=[opening],
-                notices=[self._assigned_notice(opening)],
-                data={
-                    "changed": changed,
-                    "comment": command.revision.comment,
-                    **_plan_data(plan),
-                },
-            )
-            self._proposal, self._plan, self._step_index = proposal, plan, 0
-            self._revision += 1
-            self._track(opening)
+            plan = await review.plan(proposal)
+            await self._advance(review.revised(self._context(), command, proposal, plan))
             return self._result()
 
     @revise.validator
     def _validate_revise(self, command: RevisionCommand) -> None:
-        self._require_status(AgreementStatus.CHANGES_REQUESTED, "revised")
+        require_status(self._state.status, AgreementStatus.CHANGES_REQUESTED, "revised")
         self._revised(command)
 
     def _revised(self, command: RevisionCommand) -> Proposal:
         """The proposal after the revision; it must hold together as a whole (a signatory
         must still sign for a party). A plain exception here would fail the workflow task."""
         try:
-            return command.revision.apply_to(self._proposal)
+            return command.revision.apply_to(self._state.proposal)
         except ValidationError as err:
             reasons = "; ".join(str(e["msg"]) for e in err.errors())
-            raise ApplicationError(
-                f"the revised proposal is not valid: {reasons}", type=CommandRejected.INVALID_DATA
+            raise rejected(
+                f"the revised proposal is not valid: {reasons}", CommandRejected.INVALID_DATA
             ) from None
 
     @workflow.update
     async def dismiss_finding(self, command: FindingDismissal) -> UpdateResult:
         """Counsel marks a screening hit a false positive; the pair is remembered."""
         async with self._lock:
-            finding = self._dismissable(command)
-            await self._apply(
-                event_type="finding_dismissed",
-                to_status=self.status,
-                actor_id=command.actor_id,
-                dismissals=[command],
-                data={
-                    "finding_id": command.finding_id,
-                    "subject": finding.subject,
-                    "screening_entry_id": finding.screening_entry_id,
-                    "reason": command.reason,
-                },
-            )
-            del self._findings[command.finding_id]
+            await self._advance(clearance.dismiss(self._context(), command))
             return self._result()
 
     @dismiss_finding.validator
     def _validate_dismiss_finding(self, command: FindingDismissal) -> None:
-        self._dismissable(command)
+        clearance.dismissable(self._context(), command)
 
     @workflow.update
     async def reassign(self, command: Reassignment) -> UpdateResult:
@@ -297,12 +188,20 @@ class AgreementWorkflow:
                     "due_at": command.due_at or task.opening.due_at,
                 }
             )
-            await self._apply(
+
+            def keep() -> None:
+                task.opening = opening
+                if command.due_at is not None:
+                    # A new due date restarts the reminders from now.
+                    task.created_at = workflow.now()
+                    task.notices_sent = []
+
+            change = Change(
                 event_type="task_reassigned",
                 to_status=self.status,
                 actor_id=command.actor_id,
                 reassigns=[opening],
-                notices=[self._assigned_notice(opening)],
+                notices=[self._context().notices.assigned(opening)],
                 data={
                     "task_id": opening.task_id,
                     "step": opening.step_key,
@@ -312,43 +211,35 @@ class AgreementWorkflow:
                     "reason": command.reason,
                 },
             )
-            task.opening = opening
-            if command.due_at is not None:
-                # A new due date restarts the reminders from now.
-                task.created_at = workflow.now()
-                task.notices_sent = []
+            await self._advance(Step(change, commit=keep))
             return self._result()
 
     @reassign.validator
     def _validate_reassign(self, command: Reassignment) -> None:
         task = self._open_task(command.task_id)
         if (command.user_id is None) == (command.group_id is None):
-            raise ApplicationError(
-                "name either a user or a group", type=CommandRejected.INVALID_ASSIGNEE
-            )
+            raise rejected("name either a user or a group", CommandRejected.INVALID_ASSIGNEE)
         if task.opening.kind == TaskKind.SIGNATURE:
-            raise ApplicationError(
+            raise rejected(
                 "a signature task belongs to its named signatory and cannot be reassigned",
-                type=CommandRejected.WRONG_STATUS,
+                CommandRejected.WRONG_STATUS,
             )
         if command.due_at is not None and command.due_at > workflow.now() + _MAX_DUE_AHEAD:
             # Reminder arithmetic past the end of the calendar would fail every task.
-            raise ApplicationError(
-                "a new due date must be within a year", type=CommandRejected.INVALID_DATA
-            )
+            raise rejected("a new due date must be within a year", CommandRejected.INVALID_DATA)
 
     @workflow.update
     async def withdraw(self, command: WithdrawalCommand) -> UpdateResult:
         async with self._lock:
             self._require_withdrawable()
-            await self._apply(
+            change = Change(
                 event_type="withdrawn",
                 to_status=AgreementStatus.WITHDRAWN,
                 actor_id=command.actor_id,
-                closes=self._close_all(None, None),
+                closes=close_all(self._state.open_tasks),
                 data={"reason": command.reason},
             )
-            self._open.clear()
+            await self._advance(Step(change))
             return self._result()
 
     @withdraw.validator
@@ -360,17 +251,19 @@ class AgreementWorkflow:
         """An admin ends the agreement, whatever its stage, with a reason."""
         async with self._lock:
             self._require_open()
-            await self._apply(
+            ctx = self._context()
+            settled = term.unmet(ctx, ObligationStatus.CANCELLED)
+            change = Change(
                 event_type="terminated",
                 to_status=AgreementStatus.TERMINATED,
                 actor_id=command.actor_id,
-                closes=self._close_all(None, None),
-                obligations=self._settle_obligations(ObligationStatus.CANCELLED),
-                licenses="end" if self._effective_at else None,
-                notices=[self._officer_notice(NoticeKind.OUTCOME, "terminated", command.reason)],
+                closes=close_all(self._state.open_tasks),
+                obligations=settled,
+                licenses="end" if self._state.effective_at else None,
+                notices=[ctx.notices.to_officer(Event.TERMINATED, command.reason)],
                 data={"reason": command.reason},
             )
-            self._open.clear()
+            await self._advance(Step(change, commit=lambda: term.keep(ctx, settled)))
             return self._result()
 
     @terminate.validator
@@ -379,495 +272,39 @@ class AgreementWorkflow:
 
     @workflow.query
     def snapshot(self) -> dict[str, Any]:
+        state = self._state
         return {
-            "status": self._status,
-            "seq": self._seq,
-            "revision": self._revision,
-            "open_tasks": sorted(self._open),
-            "findings": sorted(self._findings),
-            "obligations": {o.id: o.status for o in self._obligations},
+            "status": state.status,
+            "seq": state.seq,
+            "revision": state.revision,
+            "open_tasks": sorted(state.open_tasks),
+            "findings": sorted(state.findings),
+            "obligations": {o.id: o.status for o in state.obligations},
         }
 
-    # --- review ------------------------------------------------------------------------
+    # --- the lifecycle -------------------------------------------------------------
 
-    async def _submit(self) -> None:
-        plan = await self._plan_review(self._proposal)
-        opening = self._opening(plan, 0, 0)
-        await self._apply(
-            event_type="submitted",
-            to_status=AgreementStatus.IN_REVIEW,
-            actor_id=self._start.officer_id,
-            create=self._start,
-            opens=[opening],
-            notices=[self._assigned_notice(opening)],
-            data=_plan_data(plan),
-        )
-        self._plan = plan
-        self._track(opening)
-
-    async def _decide_review(self, task: OpenTask, command: Decision, base: dict[str, Any]) -> None:
-        opening = task.opening
-        if command.outcome == ReviewOutcome.APPROVE:
-            await self._approve(task, command, base)
-        elif command.outcome == ReviewOutcome.REJECT:
-            await self._apply(
-                event_type="rejected",
-                to_status=AgreementStatus.REJECTED,
-                closes=self._close_all(opening.task_id, ReviewOutcome.REJECT),
-                notices=[self._officer_notice(NoticeKind.OUTCOME, "rejected", command.comment)],
-                **base,
-            )
-            self._open.clear()
-        else:
-            await self._apply(
-                event_type="changes_requested",
-                to_status=AgreementStatus.CHANGES_REQUESTED,
-                closes=self._close_all(opening.task_id, ReviewOutcome.REQUEST_CHANGES),
-                notices=[
-                    self._officer_notice(
-                        NoticeKind.CHANGES_REQUESTED, "returned for changes", command.comment
-                    )
-                ],
-                **base,
-            )
-            self._open.clear()
-
-    async def _approve(self, task: OpenTask, command: Decision, base: dict[str, Any]) -> None:
-        opening = task.opening
-        approvals = len(task.voters) + 1
-        base["data"] |= {"approvals": approvals, "approvals_required": opening.approvals_required}
-        if approvals < opening.approvals_required:
-            await self._apply(event_type="review_vote", to_status=self.status, **base)
-            task.voters.append(command.actor_id)
-            return
-        closes = [TaskClosing(task_id=opening.task_id, status=TaskStatus.DONE, outcome="approve")]
-        assert self._plan is not None
-        next_index = self._step_index + 1
-        if next_index < len(self._plan.steps):
-            following = self._opening(self._plan, next_index, self._revision)
-            await self._apply(
-                event_type="review_step_approved",
-                to_status=AgreementStatus.IN_REVIEW,
-                closes=closes,
-                opens=[following],
-                notices=[self._assigned_notice(following)],
-                **base,
-            )
-            self._step_index = next_index
-            del self._open[opening.task_id]
-            self._track(following)
-            return
-        await self._apply(
-            event_type="review_completed",
-            to_status=AgreementStatus.IP_CLEARANCE,
-            closes=closes,
-            notices=[self._officer_notice(NoticeKind.OUTCOME, "approved in review", "")],
-            **base,
-        )
-        del self._open[opening.task_id]
-        await self._check_clearance()
-
-    # --- IP clearance ------------------------------------------------------------------
-
-    async def _check_clearance(self) -> None:
-        """Run the automatic checks, record every finding, and open counsel's task."""
-        report: ClearanceReport = await workflow.execute_activity(
-            RUN_CLEARANCE_CHECKS,
-            ClearanceCheck(agreement_id=self._start.agreement_id, proposal=self._proposal),
-            result_type=ClearanceReport,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_WRITE_RETRY,
-        )
-        findings = [f.model_copy(update={"id": str(workflow.uuid4())}) for f in report.findings]
-        opening = TaskOpening(
-            task_id=str(workflow.uuid4()),
-            kind=TaskKind.IP_CLEARANCE,
-            step_key="ip_clearance",
-            step_name="IP clearance",
-            round=self._revision,
-            group_id=report.counsel_group_id,
-            approvals_required=1,
-            due_at=workflow.now() + timedelta(seconds=self._start.timings.clearance_sla_seconds),
-        )
-        by_severity: dict[str, int] = {}
-        for finding in findings:
-            by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
-        await self._apply(
-            event_type="ip_checks_completed",
-            to_status=AgreementStatus.IP_CLEARANCE,
-            findings=findings,
-            opens=[opening],
-            notices=[self._assigned_notice(opening)],
-            data={
-                "findings": len(findings),
-                "by_severity": by_severity,
-                "kinds": sorted({f.kind for f in findings}),
-                "screening_list": report.screening_list,
-                "task_id": opening.task_id,
-            },
-        )
-        self._findings = {f.id: f for f in findings if f.id}
-        self._track(opening)
-
-    async def _decide_clearance(
-        self, task: OpenTask, command: Decision, base: dict[str, Any]
-    ) -> None:
-        opening = task.opening
-        if command.outcome == ClearanceOutcome.BLOCK:
-            await self._apply(
-                event_type="blocked",
-                to_status=AgreementStatus.BLOCKED,
-                closes=self._close_all(opening.task_id, ClearanceOutcome.BLOCK),
-                notices=[
-                    self._officer_notice(
-                        NoticeKind.OUTCOME, "blocked in IP clearance", command.comment
-                    )
-                ],
-                **base,
-            )
-            self._open.clear()
-            return
-        # Only clear_with_conditions sets conditions; anything else a caller put in the
-        # free-form data is not a condition.
-        conditions = (
-            [str(c) for c in command.data.get("conditions", [])]
-            if command.outcome == ClearanceOutcome.CLEAR_WITH_CONDITIONS
-            else []
-        )
-        base["data"] |= {"conditions": conditions}
-        await self._start_signature(
-            event_type="cleared",
-            closes=[
-                TaskClosing(
-                    task_id=opening.task_id, status=TaskStatus.DONE, outcome=command.outcome
-                )
-            ],
-            conditions=conditions,
-            base=base,
-        )
-        del self._open[opening.task_id]
-
-    # --- signature ---------------------------------------------------------------------
-
-    async def _start_signature(
-        self,
-        *,
-        event_type: str,
-        closes: list[TaskClosing],
-        conditions: list[str],
-        base: dict[str, Any],
-    ) -> None:
-        """Render the document to sign and send the envelope to the first signatories."""
-        try:
-            signatories: list[ResolvedSignatory] = await workflow.execute_activity(
-                RESOLVE_SIGNATORIES,
-                self._proposal.signatories,
-                result_type=list[ResolvedSignatory],
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_WRITE_RETRY,
-            )
-        except ActivityError as err:
-            message = getattr(err.cause, "message", None) or str(err)
-            raise ApplicationError(message, type=CommandRejected.SIGNATORY_UNAVAILABLE) from err
-        document = await self._render(
-            DocumentRequest(
-                agreement_id=self._start.agreement_id,
-                revision=self._revision,
-                proposal=self._proposal,
-                conditions=conditions,
-            )
-        )
-        expires_at = workflow.now() + timedelta(
-            seconds=self._start.timings.signature_validity_seconds
-        )
-        first = min(s.order for s in signatories)
-        openings = [self._signature_opening(s, expires_at) for s in signatories if s.order == first]
-        base["data"] |= {
-            "document_sha256": document.sha256,
-            "envelope_expires_at": expires_at.isoformat(),
-            "signatories": [
-                {"name": s.name, "on_behalf_of": s.on_behalf_of, "order": s.order}
-                for s in signatories
-            ],
-        }
-        await self._apply(
-            event_type=event_type,
-            to_status=AgreementStatus.IN_SIGNATURE,
-            closes=closes,
-            conditions=conditions,
-            document=document,
-            opens=openings,
-            notices=[self._signature_notice(o) for o in openings],
-            **base,
-        )
-        self._conditions, self._document = conditions, document
-        self._signatories, self._signatures = signatories, []
-        self._envelope_expires_at = expires_at
-        for opening in openings:
-            self._track(opening)
-
-    def _signature_opening(self, signatory: ResolvedSignatory, due_at: datetime) -> TaskOpening:
-        return TaskOpening(
-            task_id=str(workflow.uuid4()),
-            kind=TaskKind.SIGNATURE,
-            step_key=f"signature_{signatory.order}",
-            step_name=f"Signature for {signatory.on_behalf_of}"[:200],
-            round=self._revision,
-            group_id=None,
-            user_id=signatory.user_id,
-            approvals_required=1,
-            due_at=due_at,
-        )
-
-    async def _decide_signature(
-        self, task: OpenTask, command: Decision, base: dict[str, Any]
-    ) -> None:
-        opening = task.opening
-        if command.outcome == SignatureOutcome.DECLINE:
-            # Back to the officer, who revises; the review then starts again.
-            await self._apply(
-                event_type="declined",
-                to_status=AgreementStatus.CHANGES_REQUESTED,
-                closes=self._close_all(opening.task_id, SignatureOutcome.DECLINE),
-                notices=[
-                    self._officer_notice(
-                        NoticeKind.CHANGES_REQUESTED, "declined at signature", command.comment
-                    )
-                ],
-                **base,
-            )
-            self._open.clear()
-            self._end_envelope()
-            return
-        signatory = next(s for s in self._signatories if s.user_id == opening.user_id)
-        assert self._document is not None
-        record = SignatureRecord(
-            task_id=opening.task_id,
-            user_id=signatory.user_id,
-            name=signatory.name,
-            email=signatory.email,
-            on_behalf_of=signatory.on_behalf_of,
-            order=signatory.order,
-            signed_at=workflow.now(),
-            ip_address=command.data.get("ip_address"),
-            user_agent=command.data.get("user_agent"),
-            document_sha256=self._document.sha256,
-        )
-        closes = [TaskClosing(task_id=opening.task_id, status=TaskStatus.DONE, outcome="sign")]
-        same_order_open = [
-            t
-            for t in self._open.values()
-            if t.opening.kind == TaskKind.SIGNATURE and t.opening.task_id != opening.task_id
-        ]
-        later = sorted({s.order for s in self._signatories if s.order > signatory.order})
-        openings: list[TaskOpening] = []
-        if not same_order_open and later:
-            assert self._envelope_expires_at is not None
-            openings = [
-                self._signature_opening(s, self._envelope_expires_at)
-                for s in self._signatories
-                if s.order == later[0]
-            ]
-        base["data"] |= {"on_behalf_of": signatory.on_behalf_of, "order": signatory.order}
-        await self._apply(
-            event_type="signed",
-            to_status=AgreementStatus.IN_SIGNATURE,
-            closes=closes,
-            signatures=[record],
-            opens=openings,
-            notices=[self._signature_notice(o) for o in openings],
-            **base,
-        )
-        self._signatures.append(record)
-        del self._open[opening.task_id]
-        for following in openings:
-            self._track(following)
-        if len(self._signatures) == len(self._signatories):
-            await self._activate()
-
-    async def _render(self, request: DocumentRequest) -> StoredDocument:
-        document: StoredDocument = await workflow.execute_activity(
-            RENDER_DOCUMENT,
-            request,
-            result_type=StoredDocument,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_WRITE_RETRY,
-        )
-        return document
-
-    def _end_envelope(self) -> None:
-        self._signatures, self._envelope_expires_at = [], None
-
-    async def _expire_envelope(self) -> None:
-        await self._apply(
-            event_type="envelope_expired",
-            to_status=AgreementStatus.EXPIRED,
-            closes=[
-                TaskClosing(task_id=task_id, status=TaskStatus.EXPIRED) for task_id in self._open
-            ],
-            notices=[
-                self._officer_notice(
-                    NoticeKind.OUTCOME,
-                    "expired: not every signatory signed in time",
-                    f"{len(self._signatures)} of {len(self._signatories)} signatures were given.",
-                )
-            ],
-            data={"signed": len(self._signatures), "signatories": len(self._signatories)},
-        )
-        self._open.clear()
-        self._end_envelope()
-
-    # --- active ------------------------------------------------------------------------
-
-    async def _activate(self) -> None:
-        """Every signature is in: the signed copy is rendered and the term starts."""
-        effective_at = workflow.now()
-        signed = await self._render(
-            DocumentRequest(
-                agreement_id=self._start.agreement_id,
-                revision=self._revision,
-                proposal=self._proposal,
-                conditions=self._conditions,
-                effective_at=effective_at,
-                signatures=self._signatures,
-            )
-        )
-        terms = self._proposal.terms
-        ends_at = add_months(effective_at, terms.term_months)
-        obligations = obligations_for(
-            terms,
-            effective_at,
-            timedelta(seconds=self._start.timings.report_lead_seconds),
-            lambda: str(workflow.uuid4()),
-        )
-        await self._apply(
-            event_type="activated",
-            to_status=AgreementStatus.ACTIVE,
-            document=signed,
-            effective_at=effective_at,
-            ends_at=ends_at,
-            obligations=obligations,
-            licenses="grant",
-            notices=[
-                self._officer_notice(NoticeKind.OUTCOME, "signed by all and is now active", "")
-            ],
-            data={
-                "effective_at": effective_at.isoformat(),
-                "ends_at": ends_at.isoformat(),
-                "document_sha256": signed.sha256,
-                "obligations": len(obligations),
-            },
-        )
-        self._document, self._effective_at, self._ends_at = signed, effective_at, ends_at
-        self._obligations = obligations
-        self._envelope_expires_at = None
-
-    async def _open_obligation(self, obligation: Obligation) -> None:
-        opening = TaskOpening(
-            task_id=str(workflow.uuid4()),
-            kind=TaskKind.REPORT,
-            step_key=str(obligation.kind),
-            step_name=obligation.name[:200],
-            round=self._revision,
-            group_id=None,
-            user_id=self._start.officer_id,
-            approvals_required=1,
-            due_at=obligation.due_at,
-        )
-        opened = obligation.model_copy(
-            update={"status": ObligationStatus.OPEN, "task_id": opening.task_id}
-        )
-        await self._apply(
-            event_type="obligation_opened",
-            to_status=self.status,
-            opens=[opening],
-            obligations=[opened],
-            notices=[self._assigned_notice(opening)],
-            data={
-                "obligation_id": obligation.id,
-                "name": obligation.name,
-                "task_id": opening.task_id,
-            },
-        )
-        self._replace_obligation(opened)
-        self._track(opening)
-
-    async def _flag_overdue(self, obligation: Obligation) -> None:
-        flagged = obligation.model_copy(update={"overdue": True})
-        title = self._proposal.title
-        await self._apply(
-            event_type="obligation_overdue",
-            to_status=self.status,
-            obligations=[flagged],
-            notices=[
-                Notice(
-                    kind=NoticeKind.OBLIGATION_OVERDUE,
-                    audience="officer",
-                    task_id=obligation.task_id,
-                    subject=f"Overdue: {obligation.name} for '{title}'",
-                    body=f"'{obligation.name}' on '{title}' was due "
-                    f"{obligation.due_at.strftime('%Y-%m-%d')} and has not been submitted.",
-                )
-            ],
-            data={"obligation_id": obligation.id, "name": obligation.name},
-        )
-        self._replace_obligation(flagged)
-
-    async def _submit_report(self, task: OpenTask, command: Decision, base: dict[str, Any]) -> None:
-        opening = task.opening
-        obligation = next(o for o in self._obligations if o.task_id == opening.task_id)
-        report = ReportSubmission.model_validate(command.data.get("report", {}))
-        met = obligation.model_copy(
-            update={"status": ObligationStatus.MET, "met_at": workflow.now(), "report": report}
-        )
-        base["data"] |= {
-            "obligation_id": obligation.id,
-            "name": obligation.name,
-            "late": workflow.now() > obligation.due_at,
-            "income": str(report.income) if report.income is not None else None,
-        }
-        await self._apply(
-            event_type="report_submitted",
-            to_status=self.status,
-            closes=[TaskClosing(task_id=opening.task_id, status=TaskStatus.DONE, outcome="submit")],
-            obligations=[met],
-            **base,
-        )
-        self._replace_obligation(met)
-        del self._open[opening.task_id]
-
-    async def _complete(self) -> None:
-        await self._apply(
-            event_type="completed",
-            to_status=AgreementStatus.COMPLETED,
-            closes=self._close_all(None, None),
-            obligations=self._settle_obligations(ObligationStatus.MISSED),
-            licenses="end",
-            notices=[
-                self._officer_notice(NoticeKind.OUTCOME, "completed at the end of its term", "")
-            ],
-            data={
-                "met": sum(o.status == ObligationStatus.MET for o in self._obligations),
-                "obligations": len(self._obligations),
-            },
-        )
-        self._open.clear()
-
-    def _settle_obligations(self, unmet: ObligationStatus) -> list[Obligation]:
-        """Obligations not met when the agreement ends, with the status they end in."""
-        settled = [
-            o.model_copy(update={"status": unmet})
-            for o in self._obligations
-            if o.status in (ObligationStatus.PENDING, ObligationStatus.OPEN)
-        ]
-        for obligation in settled:
-            self._replace_obligation(obligation)
-        return settled
-
-    def _replace_obligation(self, obligation: Obligation) -> None:
-        self._obligations = [obligation if o.id == obligation.id else o for o in self._obligations]
-
-    # --- timers --------------------------------------------------------------------------
+    async def _advance(self, step: Step) -> None:
+        """Record a stage's step, keep its state, and go where it hands off, until a
+        step hands off nowhere."""
+        while True:
+            if step.then is Handoff.SIGNATURE:
+                step = await signature.begin(self._context(), step.change)
+            await self._apply(step.change)
+            for closing in step.change.closes:
+                self._state.open_tasks.pop(closing.task_id, None)
+            for opening in step.change.opens:
+                self._track(opening)
+            if step.commit is not None:
+                step.commit()
+            if step.then is Handoff.CLEARANCE:
+                step = await clearance.begin(self._context())
+            elif step.then is Handoff.TERM:
+                effective_at = workflow.now()
+                signed = await signature.signed_copy(self._context(), effective_at)
+                step = term.activate(self._context(), signed, effective_at)
+            else:
+                return
 
     async def _sleep_until_next_timer(self) -> None:
         due = self._next_timer_at()
@@ -883,155 +320,48 @@ class AgreementWorkflow:
             async with self._lock:
                 await self._run_due_timers()
 
-    def _notice_times(self, task: OpenTask) -> list[tuple[str, datetime]]:
-        timings = self._start.timings
-        created, due = task.created_at, task.opening.due_at
-        reminder = created + (due - created) * timings.reminder_share
-        if task.opening.kind == TaskKind.SIGNATURE:
-            # The envelope expires at the due date: two reminders before, no escalation.
-            final = created + (due - created) * ((1 + timings.reminder_share) / 2)
-            return [("reminder", reminder), ("final_reminder", final)]
-        return [
-            ("reminder", reminder),
-            ("due", due),
-            ("escalation", due + timedelta(seconds=timings.escalation_grace_seconds)),
-        ]
-
-    def _agreement_timers(self) -> list[tuple[datetime, str, Obligation | None]]:
-        """The moments the agreement itself changes: expiry, obligations, end of term."""
-        timers: list[tuple[datetime, str, Obligation | None]] = []
-        if self._status == AgreementStatus.IN_SIGNATURE and self._envelope_expires_at:
-            timers.append((self._envelope_expires_at, "expire", None))
-        if self._status == AgreementStatus.ACTIVE:
-            for obligation in self._obligations:
-                if obligation.status == ObligationStatus.PENDING:
-                    timers.append((obligation.opens_at, "open", obligation))
-                elif obligation.status == ObligationStatus.OPEN and not obligation.overdue:
-                    timers.append((obligation.due_at, "overdue", obligation))
-            if self._ends_at is not None:
-                timers.append((self._ends_at, "complete", None))
-        return timers
+    def _timers(self) -> list[Timer]:
+        """The moments the agreement itself changes: envelope expiry, obligations, the
+        end of the term."""
+        ctx = self._context()
+        return signature.timers(ctx) + term.timers(ctx)
 
     def _next_timer_at(self) -> datetime | None:
+        ctx = self._context()
         pending = [
-            at
-            for task in self._open.values()
-            for name, at in self._notice_times(task)
-            if name not in task.notices_sent
+            at for task in self._state.open_tasks.values() for _, at in reminders.owed(ctx, task)
         ]
-        pending += [at for at, _, _ in self._agreement_timers()]
+        pending += [timer.at for timer in self._timers()]
         return min(pending, default=None)
 
     async def _run_due_timers(self) -> None:
         now = workflow.now()
-        for at, what, obligation in sorted(self._agreement_timers(), key=lambda t: t[0]):
-            if at > now or self.status.is_terminal:
+        for timer in sorted(self._timers(), key=lambda t: t.at):
+            if timer.at > now or self.status.is_terminal:
                 continue
-            if what == "expire":
-                await self._expire_envelope()
-            elif what == "complete":
-                await self._complete()
-            elif what == "open" and obligation is not None:
-                await self._open_obligation(obligation)
-            elif what == "overdue" and obligation is not None:
-                await self._flag_overdue(obligation)
-        for task in list(self._open.values()):
-            for name, at in self._notice_times(task):
-                if name in task.notices_sent or at > now or task.opening.task_id not in self._open:
+            await self._advance(timer.fire())
+        ctx = self._context()
+        for task in list(self._state.open_tasks.values()):
+            for name, at in reminders.owed(ctx, task):
+                if at > now or task.opening.task_id not in self._state.open_tasks:
                     continue
-                await self._apply(**self._notice_transition(task, name))
-                task.notices_sent.append(name)
+                await self._advance(reminders.remind(ctx, task, name))
 
-    def _notice_transition(self, task: OpenTask, name: str) -> dict[str, Any]:
-        opening = task.opening
-        title = self._proposal.title
-        due = opening.due_at.strftime("%Y-%m-%d %H:%M UTC")
-        if name == "escalation":
-            notice = Notice(
-                kind=NoticeKind.ESCALATION,
-                audience="escalation",
-                task_id=opening.task_id,
-                subject=f"Overdue: {opening.step_name} for '{title}'",
-                body=f"'{opening.step_name}' on '{title}' was due {due} and is still open.",
-            )
-            return dict(
-                event_type="escalation",
-                to_status=self.status,
-                notices=[notice],
-                escalated_task_id=opening.task_id,
-                data={"task_id": opening.task_id, "step": opening.step_key},
-            )
-        if opening.kind == TaskKind.SIGNATURE:
-            when = f"the envelope expires {due}"
-            action = "Please sign"
-        else:
-            when = "it is due now" if name == "due" else f"it is due {due}"
-            action = "Please complete"
-        notice = Notice(
-            kind=NoticeKind.REMINDER,
-            audience="assignees",
-            task_id=opening.task_id,
-            subject=f"Reminder: {opening.step_name} for '{title}': {when}",
-            body=f"{action} the task '{opening.step_name}' on '{title}'; {when}.",
-        )
-        return dict(
-            event_type="reminder",
-            to_status=self.status,
-            notices=[notice],
-            reminded_task_id=opening.task_id,
-            data={"task_id": opening.task_id, "step": opening.step_key, "reminder": name},
-        )
+    # --- recording -----------------------------------------------------------------
 
-    # --- helpers -----------------------------------------------------------------------
-
-    def _history_is_long(self) -> bool:
-        """An agreement lives for years: its history is cut short, run after run."""
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._start.timings.history_limit
-        )
-
-    @property
-    def status(self) -> AgreementStatus:
-        assert self._status is not None
-        return self._status
-
-    def _result(self) -> UpdateResult:
-        return UpdateResult(
-            agreement_id=self._start.agreement_id, status=self.status, seq=self._seq
-        )
-
-    async def _plan_review(self, proposal: Proposal) -> ReviewPlan:
-        return await workflow.execute_activity(
-            PLAN_REVIEW,
-            proposal,
-            result_type=ReviewPlan,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_WRITE_RETRY,
-        )
-
-    async def _apply(self, *, event_type: str, to_status: AgreementStatus, **parts: Any) -> None:
-        seq = self._seq + 1
+    async def _apply(self, change: Change) -> None:
+        state = self._state
+        seq = state.seq + 1
         transition = Transition(
             key=f"{workflow.info().workflow_id}/{seq}",
             seq=seq,
             agreement_id=self._start.agreement_id,
             at=workflow.now(),
-            event_type=event_type,
-            from_status=self._status,
-            to_status=to_status,
-            actor_id=parts.pop("actor_id", None),
-            **parts,
+            from_status=state.status,
+            **dict(change),
         )
-        persisted = await workflow.execute_activity(
-            PERSIST_TRANSITION,
-            transition,
-            result_type=PersistedTransition,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_WRITE_RETRY,
-        )
-        self._seq, self._status, self._changed = seq, to_status, True
+        persisted = await call(PERSIST_TRANSITION, transition, PersistedTransition)
+        state.seq, state.status, self._changed = seq, change.to_status, True
         if persisted.notification_ids:
             self._deliveries = [d for d in self._deliveries if not d.done()]
             self._deliveries.append(asyncio.create_task(self._deliver(persisted.notification_ids)))
@@ -1042,7 +372,7 @@ class AgreementWorkflow:
                 DELIVER_NOTIFICATIONS,
                 notification_ids,
                 start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=_DELIVERY_RETRY,
+                retry_policy=DELIVERY_RETRY,
             )
         except ActivityError:
             # The outbox row keeps the failure; a lost e-mail must not stop the agreement.
@@ -1064,167 +394,83 @@ class AgreementWorkflow:
                 return
             await asyncio.gather(*in_flight)
 
-    def _opening(self, plan: ReviewPlan, index: int, round_: int) -> TaskOpening:
-        step = plan.steps[index]
-        return TaskOpening(
-            task_id=str(workflow.uuid4()),
-            kind=TaskKind.REVIEW,
-            step_key=step.key,
-            step_name=step.name,
-            round=round_,
-            group_id=step.group_id,
-            approvals_required=step.approvals_required,
-            due_at=workflow.now() + timedelta(seconds=step.sla_seconds),
+    # --- helpers -------------------------------------------------------------------
+
+    def _context(self) -> Context:
+        return Context(
+            start=self._start,
+            state=self._state,
+            clock=workflow.now,
+            new_id=lambda: str(workflow.uuid4()),
+        )
+
+    def _history_is_long(self) -> bool:
+        """An agreement lives for years: its history is cut short, run after run."""
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._start.timings.history_limit
+        )
+
+    @property
+    def status(self) -> AgreementStatus:
+        assert self._state.status is not None
+        return self._state.status
+
+    def _result(self) -> UpdateResult:
+        return UpdateResult(
+            agreement_id=self._start.agreement_id, status=self.status, seq=self._state.seq
         )
 
     def _track(self, opening: TaskOpening) -> None:
-        self._open[opening.task_id] = OpenTask(opening=opening, created_at=workflow.now())
-
-    def _close_all(self, decided_id: str | None, outcome: str | None) -> list[TaskClosing]:
-        return [
-            TaskClosing(task_id=task_id, status=TaskStatus.DONE, outcome=outcome)
-            if task_id == decided_id
-            else TaskClosing(task_id=task_id, status=TaskStatus.CANCELLED)
-            for task_id in self._open
-        ]
-
-    def _assigned_notice(self, opening: TaskOpening) -> Notice:
-        title = self._proposal.title
-        return Notice(
-            kind=NoticeKind.TASK_ASSIGNED,
-            audience="assignees",
-            task_id=opening.task_id,
-            subject=f"New task: {opening.step_name} for '{title}'",
-            body=(
-                f"'{title}' ({self._proposal.kind}) awaits your {opening.step_name.lower()}. "
-                f"Due {opening.due_at.strftime('%Y-%m-%d %H:%M UTC')}."
-            ),
+        self._state.open_tasks[opening.task_id] = OpenTask(
+            opening=opening, created_at=workflow.now()
         )
-
-    def _signature_notice(self, opening: TaskOpening) -> Notice:
-        title = self._proposal.title
-        return Notice(
-            kind=NoticeKind.TASK_ASSIGNED,
-            audience="assignees",
-            task_id=opening.task_id,
-            subject=f"Please sign '{title}'",
-            body=(
-                f"'{title}' is ready for your signature ({opening.step_name.lower()}). "
-                f"Read the document at /v1/agreements/{self._start.agreement_id}/document and "
-                f"sign before {opening.due_at.strftime('%Y-%m-%d %H:%M UTC')}, when the "
-                "envelope expires."
-            ),
-        )
-
-    def _officer_notice(self, kind: NoticeKind, what: str, comment: str) -> Notice:
-        title = self._proposal.title
-        body = f"'{title}' was {what}."
-        if comment:
-            body += f"\n\nComment: {comment}"
-        return Notice(kind=kind, audience="officer", subject=f"'{title}' {what}", body=body)
 
     def _open_task(self, task_id: str) -> OpenTask:
-        if self._status is None:
-            raise ApplicationError(
-                "agreement is not submitted yet", type=CommandRejected.NOT_SUBMITTED
-            )
-        task = self._open.get(task_id)
+        if self._state.status is None:
+            raise rejected("agreement is not submitted yet", CommandRejected.NOT_SUBMITTED)
+        task = self._state.open_tasks.get(task_id)
         if task is None:
-            raise ApplicationError("task is no longer open", type=CommandRejected.TASK_NOT_OPEN)
+            raise rejected("task is no longer open", CommandRejected.TASK_NOT_OPEN)
         return task
 
-    def _decidable_task(self, command: Decision) -> OpenTask:
-        task = self._open_task(command.task_id)
-        if command.outcome not in OUTCOMES_BY_KIND[task.opening.kind]:
-            allowed = ", ".join(sorted(OUTCOMES_BY_KIND[task.opening.kind]))
-            raise ApplicationError(
-                f"outcome '{command.outcome}' is not one of: {allowed}",
-                type=CommandRejected.INVALID_OUTCOME,
+    def _decidable_task(self, decision: Decision) -> OpenTask:
+        task = self._open_task(decision.task_id)
+        allowed = OUTCOMES_BY_KIND[task.opening.kind]
+        if decision.outcome not in allowed:
+            raise rejected(
+                f"outcome '{decision.outcome}' is not one of: {', '.join(sorted(allowed))}",
+                CommandRejected.INVALID_OUTCOME,
             )
-        if command.actor_id in task.voters:
-            raise ApplicationError(
-                "you have already decided this task", type=CommandRejected.ALREADY_DECIDED
-            )
-        if command.outcome == ClearanceOutcome.CLEAR:
-            critical = sorted(
-                {f.kind for f in self._findings.values() if f.severity == Severity.CRITICAL}
-            )
-            if critical:
-                raise ApplicationError(
-                    f"critical findings are open ({', '.join(critical)}): clear with"
-                    " conditions that address them, dismiss a false positive, or block",
-                    type=CommandRejected.CRITICAL_FINDINGS,
-                )
-        if command.outcome == SignatureOutcome.SIGN:
-            seen = command.data.get("document_sha256")
-            current = self._document.sha256 if self._document else None
-            if seen != current:
-                raise ApplicationError(
-                    f"the document changed: you signed {seen}, the current one is {current};"
-                    " read it again before you sign",
-                    type=CommandRejected.STALE_DOCUMENT,
-                )
-        if command.outcome == ReportOutcome.SUBMIT:
-            try:
-                ReportSubmission.model_validate(command.data.get("report", {}))
-            except ValueError as err:
-                raise ApplicationError(
-                    f"the report is not valid: {err}", type=CommandRejected.INVALID_DATA
-                ) from None
+        if decision.actor_id in task.voters:
+            raise rejected("you have already decided this task", CommandRejected.ALREADY_DECIDED)
+        ctx = self._context()
+        if isinstance(decision, ClearanceDecision | ConditionalClearance):
+            clearance.check(ctx, decision)
+        elif isinstance(decision, SignDecision | DeclineDecision):
+            signature.check(ctx, decision)
         return task
-
-    def _dismissable(self, command: FindingDismissal) -> Finding:
-        self._require_status(AgreementStatus.IP_CLEARANCE, "cleared of findings")
-        finding = self._findings.get(command.finding_id)
-        if finding is None or finding.kind != FindingKind.SCREENING_HIT:
-            raise ApplicationError(
-                "no open screening hit with this id on the agreement",
-                type=CommandRejected.FINDING_NOT_OPEN,
-            )
-        if finding.screening_entry_id is None:
-            raise ApplicationError(
-                "this finding names no list entry; it cannot be a false positive",
-                type=CommandRejected.FINDING_NOT_OPEN,
-            )
-        return finding
-
-    def _require_status(self, expected: AgreementStatus, action: str) -> None:
-        if self._status != expected:
-            raise ApplicationError(
-                f"agreement is {self._status}; it can be {action} only when {expected}",
-                type=CommandRejected.WRONG_STATUS,
-            )
 
     def _require_withdrawable(self) -> None:
-        if self._status is None or not self._status.may_withdraw:
-            raise ApplicationError(
-                f"agreement is {self._status}; it can no longer be withdrawn",
-                type=CommandRejected.WRONG_STATUS,
+        status = self._state.status
+        if status is None or not status.may_withdraw:
+            raise rejected(
+                f"agreement is {status}; it can no longer be withdrawn",
+                CommandRejected.WRONG_STATUS,
             )
 
     def _require_open(self) -> None:
-        if self._status is None or self._status.is_terminal:
-            raise ApplicationError(
-                f"agreement is {self._status}; it has already ended",
-                type=CommandRejected.WRONG_STATUS,
+        status = self._state.status
+        if status is None or status.is_terminal:
+            raise rejected(
+                f"agreement is {status}; it has already ended", CommandRejected.WRONG_STATUS
             )
 
-    def _snapshot(self) -> Snapshot:
-        return Snapshot(
-            status=self.status,
-            seq=self._seq,
-            revision=self._revision,
-            proposal=self._proposal,
-            plan=self._plan,
-            step_index=self._step_index,
-            open_tasks=self._open,
-            findings=self._findings,
-            conditions=self._conditions,
-            document=self._document,
-            signatories=self._signatories,
-            signatures=self._signatures,
-            envelope_expires_at=self._envelope_expires_at,
-            effective_at=self._effective_at,
-            ends_at=self._ends_at,
-            obligations=self._obligations,
-        )
+
+# Temporary, while callers move: the activity names and refusals by their old home.
+PLAN_REVIEW = review.PLAN_REVIEW
+RUN_CLEARANCE_CHECKS = clearance.RUN_CLEARANCE_CHECKS
+RESOLVE_SIGNATORIES = signature.RESOLVE_SIGNATORIES
+RENDER_DOCUMENT = signature.RENDER_DOCUMENT
+__all__ = ["DELIVER_NOTIFICATIONS", "PERSIST_TRANSITION", "AgreementWorkflow", "CommandRejected"]

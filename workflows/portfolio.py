@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-with workflow.unsafe.imports_passed_through():
-    from workflows.messages import PortfolioMailing
+
+class PortfolioMailing(BaseModel):
+    """What the weekly portfolio run did."""
+
+    generated_at: datetime
+    agreements: int
+    recipients: list[str]
+    sent: int
+
 
 MAIL_PORTFOLIO_REPORT = "mail_portfolio_report"
 PORTFOLIO_SCHEDULE_ID = "accord-portfolio-weekly"

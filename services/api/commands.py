@@ -21,18 +21,18 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.api.deps import get_session, get_settings_dep, get_temporal
 from services.api.errors import AccordError, Conflict, Pending, Unavailable, invalid_field
 from services.config import Settings
-from workflows.agreement import AgreementWorkflow, CommandRejected
-from workflows.messages import (
-    AgreementInput,
-    AgreementStart,
-    Decision,
-    FindingDismissal,
+from workflows.agreement import AgreementWorkflow
+from workflows.clearance.messages import FindingDismissal
+from workflows.core.commands import (
+    CommandRejected,
     Reassignment,
     RevisionCommand,
     TerminationCommand,
     UpdateResult,
     WithdrawalCommand,
 )
+from workflows.core.state import AgreementInput, AgreementStart
+from workflows.decisions import Decision
 
 T = TypeVar("T")
 

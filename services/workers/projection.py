@@ -25,6 +25,7 @@ from services.store import (
     TaskDecision,
     User,
 )
+from services.workers.notices import render_notice
 from workflows.messages import (
     AgreementKind,
     AgreementStart,
@@ -150,6 +151,7 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
     await session.flush()
     notification_ids: list[str] = []
     for notice in t.notices:
+        subject, body = render_notice(notice)
         for recipient in await _audience(session, agreement, notice):
             notification = Notification(
                 id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{t.key}/{notice.kind}/{recipient.id}")),
@@ -159,8 +161,8 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
                 recipient_id=recipient.id,
                 recipient_email=recipient.email,
                 kind=notice.kind,
-                subject=notice.subject,
-                body=notice.body,
+                subject=subject,
+                body=body,
                 created_at=t.at,
             )
             session.add(notification)

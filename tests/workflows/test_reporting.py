@@ -30,7 +30,7 @@ from tests.factories import (
     to_active,
 )
 from tests.stack import Mailbox, Stack, running_stack
-from workflows.obligations import add_months
+from workflows.term.obligations import add_months
 
 REPORT = {
     "narrative": "First half-year: pilot line commissioned, first modules shipped.",

@@ -31,7 +31,7 @@ from tests.factories import (
     to_clearance,
 )
 from tests.stack import Mailbox, Stack, running_stack
-from workflows.obligations import add_months
+from workflows.term.obligations import add_months
 
 USER_AGENT = "AccordSignatureTest/1.0 (pytest)"
 

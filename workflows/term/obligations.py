@@ -9,7 +9,8 @@ import calendar
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from workflows.messages import Obligation, ObligationKind, Terms
+from workflows.core.proposal import Terms
+from workflows.term.messages import Obligation, ObligationKind
 
 
 def add_months(moment: datetime, months: int) -> datetime:
