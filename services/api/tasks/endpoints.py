@@ -32,11 +32,7 @@ from services.store import Agreement, Group, Obligation, Role, User
 from services.store.base import utcnow
 from workflows.messages import (
     OUTCOMES_BY_KIND,
-    ClearanceOutcome,
-    Decision,
     Reassignment,
-    ReportOutcome,
-    SignatureOutcome,
     TaskKind,
     TaskStatus,
 )
@@ -151,32 +147,16 @@ async def decide_task(
         raise Conflict(f"task is {task.status}; it takes no more decisions")
     if any(d.actor_id == user.id for d in task.decisions):
         raise Conflict("you have already decided this task")
-    await commands.decide(
-        task.agreement_id,
-        Decision(
-            task_id=task.id,
-            actor_id=user.id,
-            outcome=decision.outcome,
-            comment=decision.comment,
-            data=decision.data | _outcome_data(decision, request),
-        ),
-    )
+    await commands.decide(task.agreement_id, decision.typed(task.id, user.id, **_facts(request)))
     return await _detail_or_404(session, task.agreement_id)
 
 
-def _outcome_data(decision: DecisionIn, request: Request) -> dict[str, object]:
-    """What an outcome records beside the vote: conditions, the signature's facts, a report."""
-    if decision.outcome == ClearanceOutcome.CLEAR_WITH_CONDITIONS:
-        return {"conditions": decision.conditions}
-    if decision.outcome == SignatureOutcome.SIGN:
-        return {
-            "document_sha256": decision.document_sha256,
-            "ip_address": request.client.host if request.client else None,
-            "user_agent": request.headers.get("user-agent", "")[:1000] or None,
-        }
-    if decision.outcome == ReportOutcome.SUBMIT and decision.report is not None:
-        return {"report": decision.report.model_dump(mode="json")}
-    return {}
+def _facts(request: Request) -> dict[str, str | None]:
+    """Where a decision came from: a signature records it."""
+    return {
+        "ip_address": request.client.host if request.client else None,
+        "user_agent": request.headers.get("user-agent", "")[:1000] or None,
+    }
 
 
 @router.post(

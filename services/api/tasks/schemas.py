@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
-    ValidationInfo,
-    field_validator,
+    ValidationError,
     model_validator,
 )
 
 from services.api.records import DocumentRef, FindingOut, ObligationOut
-from workflows.messages import (
-    ClearanceOutcome,
-    Comment,
-    Reason,
-    ReportSubmission,
-    ReviewOutcome,
-    SignatureOutcome,
-    reject_nul,
-)
+from workflows.core.fields import Comment, Reason, reject_nul
+from workflows.decisions import DECISION, Decision
+from workflows.term.messages import ReportSubmission
 
 
 class Assignee(BaseModel):
@@ -77,16 +71,14 @@ class TaskPage(BaseModel):
     next_cursor: str | None
 
 
-_NEEDS_COMMENT = {
-    ReviewOutcome.REJECT,
-    ReviewOutcome.REQUEST_CHANGES,
-    ClearanceOutcome.BLOCK,
-    SignatureOutcome.DECLINE,
-}
-
-
 class DecisionIn(BaseModel):
-    """One endpoint decides every kind of task; each outcome names what it needs."""
+    """One endpoint decides every kind of task; each outcome names what it needs.
+
+    The body is flat, as clients send it; `typed` makes it the stage's decision
+    (`workflows.decisions.Decision`), whose rules (a reason to say no, conditions to
+    clear on, the hash to sign) are checked there, once."""
+
+    model_config = ConfigDict(extra="forbid")
 
     outcome: str = Field(
         min_length=1,
@@ -98,64 +90,40 @@ class DecisionIn(BaseModel):
         ),
     )
     comment: Comment = Field(
-        default="",
-        validate_default=True,
-        description="Required to reject, request changes, block or decline",
+        default="", description="Required to reject, request changes, block or decline"
     )
     conditions: list[Reason] = Field(
         default_factory=list,
         max_length=50,
-        validate_default=True,
         description="clear_with_conditions: the conditions carried into the agreement",
     )
     document_sha256: str | None = Field(
         default=None,
         pattern=r"^[0-9a-f]{64}$",
-        validate_default=True,
         description="sign: the SHA-256 of the document you read (a stale one is refused)",
     )
-    report: ReportSubmission | None = Field(
-        default=None, validate_default=True, description="submit: the report"
-    )
-    data: dict[str, Any] = Field(default_factory=dict)
+    report: ReportSubmission | None = Field(default=None, description="submit: the report")
 
-    @field_validator("data")
-    @classmethod
-    def _storable(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if "\\u0000" in json.dumps(data):
-            raise ValueError("must not contain NUL characters")
-        return data
-
-    @field_validator("comment")
-    @classmethod
-    def _reason_given(cls, comment: str, info: ValidationInfo) -> str:
-        outcome = info.data.get("outcome")
-        if outcome in _NEEDS_COMMENT and not comment.strip():
-            raise ValueError(f"a comment is required to {outcome.replace('_', ' ')}")
-        return comment
-
-    @field_validator("conditions")
-    @classmethod
-    def _conditions_given(cls, conditions: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("outcome") == ClearanceOutcome.CLEAR_WITH_CONDITIONS and not conditions:
-            raise ValueError("clear_with_conditions needs at least one condition")
-        return conditions
-
-    @field_validator("document_sha256")
-    @classmethod
-    def _hash_given(cls, digest: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("outcome") == SignatureOutcome.SIGN and digest is None:
-            raise ValueError("to sign, give the SHA-256 of the document you read")
-        return digest
-
-    @field_validator("report")
-    @classmethod
-    def _report_given(
-        cls, report: ReportSubmission | None, info: ValidationInfo
-    ) -> ReportSubmission | None:
-        if info.data.get("outcome") == "submit" and report is None:
-            raise ValueError("submit needs the report")
-        return report
+    def typed(self, task_id: str, actor_id: str, **facts: str | None) -> Decision:
+        """The decision as its stage types it; a broken rule is a 422 on its field."""
+        given = self.model_dump(exclude_none=True, exclude_defaults=True)
+        try:
+            return DECISION.validate_python(
+                given | {"outcome": self.outcome, "task_id": task_id, "actor_id": actor_id} | facts
+            )
+        except ValidationError as err:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": e["type"],
+                        # The first location is the union's tag (the outcome): the body is flat.
+                        "loc": ("body", *e["loc"][1:]),
+                        "msg": e["msg"],
+                        "input": e["input"],
+                    }
+                    for e in err.errors(include_url=False)
+                ]
+            ) from None
 
 
 class AssignmentIn(BaseModel):
