@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -11,12 +12,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage as Message
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.api.app import create_app
@@ -180,3 +184,21 @@ async def running_stack(
                 await stack.stop_worker()
             for actor in stack.actors.values():
                 await actor.aclose()
+
+
+@asynccontextmanager
+async def suggesting_continue_as_new(after_events: int) -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server of its own that suggests continue-as-new early."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={after_events}",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()

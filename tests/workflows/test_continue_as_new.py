@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from services.config import Settings
 from tests.factories import events, eventually, full_review, proposal, submit, withdraw
-from tests.stack import Stack, running_stack, smtp_server
-
-
-@asynccontextmanager
-async def suggesting_continue_as_new(after_events: int) -> AsyncIterator[WorkflowEnvironment]:
-    """A Temporal dev server of its own that suggests continue-as-new early."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            f"limit.historyCount.suggestContinueAsNew={after_events}",
-        ],
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-
-
-@pytest.fixture
-async def short_history_stack(
-    base_settings: Settings, engine: AsyncEngine, tokens: dict[str, str]
-) -> AsyncIterator[Stack]:
-    """The service on a server that suggests continue-as-new after 40 events."""
-    async with (
-        suggesting_continue_as_new(40) as env,
-        running_stack(base_settings, env.client, engine, tokens) as stack,
-    ):
-        yield stack
+from tests.stack import Stack, running_stack, smtp_server, suggesting_continue_as_new
 
 
 async def test_the_review_carries_on_across_runs(short_history_stack: Stack) -> None:
