@@ -9,7 +9,6 @@ import asyncio
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -21,7 +20,8 @@ from tests.factories import clear, clearance_task, full_review, sign_all
 from tests.stack import Stack
 from tests.workflows.replay import HISTORIES, replayer
 from workflows.agreement import AgreementWorkflow
-from workflows.messages import AgreementInput, AgreementStatus
+from workflows.core.state import AgreementInput
+from workflows.core.transition import Change
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -67,9 +67,9 @@ class WaitsBeforeEveryWrite(AgreementWorkflow):
     async def run(self, params: AgreementInput) -> str:
         return await super().run(params)
 
-    async def _apply(self, *, event_type: str, to_status: AgreementStatus, **parts: Any) -> None:
+    async def _apply(self, change: Change) -> None:
         await workflow.sleep(timedelta(seconds=1))
-        await super()._apply(event_type=event_type, to_status=to_status, **parts)
+        await super()._apply(change)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
