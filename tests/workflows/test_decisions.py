@@ -34,12 +34,12 @@ def test_the_outcome_picks_the_type(given: dict[str, object], kind: type) -> Non
 
 
 def test_each_task_kind_takes_its_stage_outcomes() -> None:
-    assert OUTCOMES_BY_KIND == {
+    assert {
         TaskKind.REVIEW: {"approve", "reject", "request_changes"},
         TaskKind.IP_CLEARANCE: {"clear", "clear_with_conditions", "block"},
         TaskKind.SIGNATURE: {"sign", "decline"},
         TaskKind.REPORT: {"submit"},
-    }
+    } == OUTCOMES_BY_KIND
 
 
 @pytest.mark.parametrize(
