@@ -3,6 +3,7 @@
 # ruff: noqa: F401
 from workflows.clearance.messages import *  # noqa: F403
 from workflows.core.commands import *  # noqa: F403
+from workflows.core.documents import *  # noqa: F403
 from workflows.core.fields import *  # noqa: F403
 from workflows.core.notices import *  # noqa: F403
 from workflows.core.proposal import *  # noqa: F403

@@ -10,12 +10,13 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from workflows.clearance.messages import Finding
+from workflows.core.documents import StoredDocument
 from workflows.core.notices import Notices
 from workflows.core.proposal import Proposal
 from workflows.core.statuses import AgreementStatus
 from workflows.core.tasks import OpenTask
 from workflows.review.messages import ReviewPlan
-from workflows.signature.messages import ResolvedSignatory, SignatureRecord, StoredDocument
+from workflows.signature.messages import ResolvedSignatory, SignatureRecord
 from workflows.term.messages import Obligation
 
 

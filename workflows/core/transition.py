@@ -17,12 +17,13 @@ from pydantic import BaseModel, Field
 
 from workflows.clearance.messages import Finding, FindingDismissal
 from workflows.core.commands import DecisionBase, Vote
+from workflows.core.documents import StoredDocument
 from workflows.core.notices import Notice
 from workflows.core.proposal import Proposal
 from workflows.core.state import AgreementStart
 from workflows.core.statuses import AgreementStatus
 from workflows.core.tasks import OpenTask, TaskClosing, TaskOpening
-from workflows.signature.messages import SignatureRecord, StoredDocument
+from workflows.signature.messages import SignatureRecord
 from workflows.term.messages import Obligation
 
 

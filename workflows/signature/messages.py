@@ -51,13 +51,6 @@ class DocumentRequest(BaseModel):
     )
 
 
-class StoredDocument(BaseModel):
-    document_id: str
-    kind: str = Field(description="draft | signed")
-    sha256: str
-    size: int
-
-
 class SignDecision(DecisionBase):
     """A signatory signs the document they read; the API adds where they signed from."""
 

@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError
 
 from workflows.core.activities import call
 from workflows.core.commands import CommandRejected, rejected
+from workflows.core.documents import StoredDocument
 from workflows.core.notices import Event, NoticeKind
 from workflows.core.state import Context
 from workflows.core.statuses import AgreementStatus, TaskKind, TaskStatus
@@ -20,7 +21,6 @@ from workflows.signature.messages import (
     ResolvedSignatory,
     SignatureRecord,
     SignDecision,
-    StoredDocument,
 )
 
 RESOLVE_SIGNATORIES = "resolve_signatories"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from workflows.core.documents import StoredDocument
 from workflows.core.notices import Event
 from workflows.core.state import Context
 from workflows.core.statuses import AgreementStatus, TaskKind
 from workflows.core.tasks import OpenTask, TaskOpening, close_all, done
 from workflows.core.transition import Change, Step, Timer, decided
-from workflows.signature.messages import StoredDocument
 from workflows.term.messages import Obligation, ObligationStatus, ReportDecision
 from workflows.term.obligations import add_months, obligations_for
 
