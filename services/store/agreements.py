@@ -82,7 +82,7 @@ class AgreementParty(Base):
 
 
 # The predicates of the partial indexes on agreement_events: a query that repeats one
-# verbatim (see services/reports/portfolio.py) can use its index.
+# verbatim (see services/reports/durations.py and queries.py) can use its index.
 STATUS_CHANGES = "from_status IS NULL OR from_status <> to_status"
 ACTIVATIONS = "type = 'activated'"
 

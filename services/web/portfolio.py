@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.reports import endpoints as reports_api
-from services.reports.portfolio import PortfolioReport
+from services.reports.portfolio import PortfolioReport, charts_of
 from services.store import Role
 from services.web.auth import Viewer, require_role, viewer
-from services.web.rendering import page
+from services.web.rendering import humanize, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,23 +34,9 @@ async def dashboard(
         session=session,
     )
     assert isinstance(report, PortfolioReport)
-    return page(request, "portfolio.html", who, report=report, charts=charts_of(report))
-
-
-def charts_of(report: PortfolioReport) -> list[tuple[str, list[tuple[str, float | None]], str]]:
-    """The dashboard's charts: a title, its bars (label, value) and the values' unit."""
-    return [
-        ("Agreements by status", list(report.by_status.items()), ""),
-        ("Agreements by kind", list(report.by_kind.items()), ""),
-        ("Agreements by party country", list(report.by_country.items()), ""),
-        ("Median days per stage", [(s.stage, s.median_days) for s in report.stages], " d"),
-        ("Agreements executed per month", [(m.month, m.executed) for m in report.monthly], ""),
-        (
-            "Overdue tasks by assignee",
-            [(o.name, o.count) for o in report.overdue_tasks],
-            "",
-        ),
-    ]
+    return page(
+        request, "portfolio.html", who, report=report, charts=charts_of(report, label=humanize)
+    )
 
 
 @router.get("/portfolio.{extension}")

@@ -12,12 +12,23 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
 from services.api.errors import AccordError
+from services.reports.renderers import TEMPLATE_LOADER as REPORT_TEMPLATES
 from services.web.auth import Viewer
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES = Jinja2Templates(
+    env=Environment(
+        # The report's templates too, as "reports/<file>": the portfolio dashboard draws
+        # its charts with the macro the mailed and downloaded report uses.
+        loader=ChoiceLoader(
+            [FileSystemLoader(Path(__file__).parent / "templates"), REPORT_TEMPLATES]
+        ),
+        autoescape=select_autoescape(),
+    )
+)
 
 # What a status means to a person, as the heading of a refusal.
 HEADINGS = {
