@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy services workflows bench
+	$(VENV)/bin/lint-imports
 
 # Not in CI: each prints its figures beside a bare-Temporal or bare-SQL baseline.
 bench: $(STAMP)

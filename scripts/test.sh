@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every check: lint, types, migrations, and the suite on SQLite and (when reachable) PostgreSQL.
+# Every check: lint, types, the layers' import contracts, migrations, and the suite on SQLite and (when reachable) PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv/bin
@@ -17,6 +17,7 @@ echo "== lint and types"
 $VENV/ruff check .
 $VENV/ruff format --check .
 $VENV/mypy services workflows bench
+$VENV/lint-imports
 
 echo "== suite on SQLite"
 ACCORD_TEST_DATABASE=sqlite $VENV/python -m pytest "$@"
