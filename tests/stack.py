@@ -22,10 +22,10 @@ from temporalio.worker import Worker
 from services.api.app import create_app
 from services.config import Settings
 from services.demo import DEMO_USERS
+from services.mail import Mailer
 from services.store.session import create_session_factory
 from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
 from services.workers.reporting import ReportingActivities
 
 

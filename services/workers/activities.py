@@ -13,13 +13,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.config import Settings
+from services.mail import Mailer
 from services.screening import screening_findings
 from services.store import AgreementDocument, Group, IpAsset, Notification, Role, User
 from services.store.base import utcnow
 from services.store.session import write_gate
 from services.workers.documents import AssetLine, render_agreement, sha256_of
 from services.workers.ip_checks import asset_findings, export_control_findings
-from services.workers.mail import Mailer
 from services.workers.projection import (
     apply_transition,
     notification_ids_for,

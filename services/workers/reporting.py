@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from services.mail import Mailer
 from services.reports.portfolio import build_portfolio, portfolio_html, portfolio_text
 from services.store import Role, User
-from services.workers.mail import Mailer
 from workflows.messages import PortfolioMailing
 from workflows.portfolio import MAIL_PORTFOLIO_REPORT
 

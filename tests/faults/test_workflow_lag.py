@@ -17,9 +17,9 @@ from temporalio import activity
 from temporalio.client import Client
 
 from services.config import Settings
+from services.mail import Mailer
 from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
 from services.workers.reporting import ReportingActivities
 from tests.factories import agreement, current_task, decide, submit
 from tests.stack import Stack, running_stack

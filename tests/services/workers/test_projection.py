@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from temporalio.testing import ActivityEnvironment
 
+from services.mail import Mailer
 from services.store import Agreement, AgreementEvent, Notification, Task, User
 from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
 from tests.factories import proposal
 from tests.stack import Stack
 from workflows.messages import (
