@@ -24,9 +24,9 @@ from services.config import Settings
 from services.demo import DEMO_USERS
 from services.mail import Mailer
 from services.store.session import create_session_factory
-from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
 from services.workers.reporting import ReportingActivities
+from services.workers.worker import build_worker
 
 
 class Mailbox:

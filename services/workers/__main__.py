@@ -12,10 +12,11 @@ import sys
 from services.config import get_settings
 from services.mail import Mailer
 from services.store.session import create_engine, create_session_factory
-from services.temporal import build_worker, connect_temporal, ensure_portfolio_schedule
+from services.temporal import connect_temporal, ensure_portfolio_schedule
 from services.workers.activities import AgreementActivities
 from services.workers.reporting import ReportingActivities
 from services.workers.review_policy import PolicyFileError, ReviewPolicy
+from services.workers.worker import build_worker
 
 log = logging.getLogger("accord.worker")
 

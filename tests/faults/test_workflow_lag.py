@@ -18,9 +18,9 @@ from temporalio.client import Client
 
 from services.config import Settings
 from services.mail import Mailer
-from services.temporal import build_worker
 from services.workers.activities import AgreementActivities
 from services.workers.reporting import ReportingActivities
+from services.workers.worker import build_worker
 from tests.factories import agreement, current_task, decide, submit
 from tests.stack import Stack, running_stack
 from workflows.agreement import PERSIST_TRANSITION
