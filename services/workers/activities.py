@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -25,11 +26,9 @@ from services.workers.projection import (
     notification_ids_for,
     transition_already_applied,
 )
-from services.workers.review_policy import PolicyFileError, ReviewPolicy
 from workflows.agreement import (
     DELIVER_NOTIFICATIONS,
     PERSIST_TRANSITION,
-    PLAN_REVIEW,
     RENDER_DOCUMENT,
     RESOLVE_SIGNATORIES,
     RUN_CLEARANCE_CHECKS,
@@ -39,10 +38,7 @@ from workflows.messages import (
     ClearanceReport,
     DocumentRequest,
     PersistedTransition,
-    Proposal,
     ResolvedSignatory,
-    ReviewPlan,
-    ReviewStep,
     Signatory,
     StoredDocument,
     Transition,
@@ -59,52 +55,15 @@ class AgreementActivities:
         self._write_gate = write_gate(sessions.kw["bind"])
         self._settings = settings
         self._mailer = mailer
-        self._policy: tuple[Path, float, ReviewPolicy] | None = None
 
-    @activity.defn(name=PLAN_REVIEW)
-    async def plan_review(self, proposal: Proposal) -> ReviewPlan:
-        """Resolve the review policy into the ordered steps this proposal needs."""
-        try:
-            policy = self._review_policy()
-        except PolicyFileError as err:
-            # Retrying cannot mend a broken file: tell the caller now.
-            raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from err
-        steps = policy.steps_for(proposal)
-        if not steps:
-            raise ApplicationError(
-                f"review policy {policy.version} gives no step for {proposal.kind}",
-                type="PolicyError",
-                non_retryable=True,
-            )
-        async with self._sessions() as session:
-            groups = dict(
-                (
-                    await session.execute(
-                        select(Group.slug, Group.id).where(Group.slug.in_({s.group for s in steps}))
-                    )
-                ).all()
-            )
-        missing = sorted({s.group for s in steps} - groups.keys())
-        if missing:
-            raise ApplicationError(
-                f"review policy {policy.version} names unknown groups: {', '.join(missing)}",
-                type="PolicyError",
-                non_retryable=True,
-            )
-        return ReviewPlan(
-            policy_version=policy.version,
-            steps=[
-                ReviewStep(
-                    key=s.key,
-                    name=s.name,
-                    group_id=groups[s.group],
-                    group_slug=s.group,
-                    approvals_required=s.approvals,
-                    sla_seconds=s.sla_hours * 3600,
-                )
-                for s in steps
-            ],
-        )
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.persist_transition,
+            self.deliver_notifications,
+            self.run_clearance_checks,
+            self.resolve_signatories,
+            self.render_document,
+        ]
 
     @activity.defn(name=RUN_CLEARANCE_CHECKS)
     async def run_clearance_checks(self, check: ClearanceCheck) -> ClearanceReport:
@@ -290,13 +249,6 @@ class AgreementActivities:
                 update(Notification).where(Notification.id.in_(notification_ids)).values(**values)
             )
             await session.commit()
-
-    def _review_policy(self) -> ReviewPolicy:
-        path = self._settings.review_policy_file
-        mtime = path.stat().st_mtime
-        if self._policy is None or self._policy[:2] != (path, mtime):
-            self._policy = (path, mtime, ReviewPolicy.load(path))
-        return self._policy[2]
 
 
 def _asset_line(identifier: str, asset: IpAsset | None) -> AssetLine:

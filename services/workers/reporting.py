@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +24,9 @@ class ReportingActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
         self._sessions = sessions
         self._mailer = mailer
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self.mail_portfolio_report]
 
     @activity.defn(name=MAIL_PORTFOLIO_REPORT)
     async def mail_portfolio_report(self, as_of: datetime) -> PortfolioMailing:

@@ -1,41 +1,54 @@
-"""The worker: every workflow and activity on one task queue. Only the worker process,
-the tests' stack and the benchmarks import this (it brings fpdf2 and rapidfuzz)."""
+"""The worker: every workflow, and every stage's activities, on one task queue.
+
+Only the worker process, the tests' stack and the benchmarks import this: the stages
+bring the PDF renderer (fpdf2) and the fuzzy matcher (rapidfuzz) with them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from services.config import Settings
+from services.mail import Mailer
 from services.workers.activities import AgreementActivities
 from services.workers.failures import ReadableFailures
 from services.workers.reporting import ReportingActivities
+from services.workers.review.activities import ReviewActivities
 from workflows.agreement import AgreementWorkflow
 from workflows.portfolio import PortfolioReportWorkflow
 
 MAX_CONCURRENT_ACTIVITIES = 20
 
 
-def build_worker(
-    client: Client,
-    task_queue: str,
-    activities: AgreementActivities,
-    reporting: ReportingActivities,
-) -> Worker:
+class Stage(Protocol):
+    """A stage's activity class: it lists its own activities."""
+
+    def activities(self) -> list[Callable[..., Any]]: ...
+
+
+def stages(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
+) -> list[Stage]:
+    """Every stage's activities, as the worker process runs them."""
+    return [
+        AgreementActivities(sessions, settings, mailer),
+        ReviewActivities(sessions, settings),
+        ReportingActivities(sessions, mailer),
+    ]
+
+
+def build_worker(client: Client, task_queue: str, stages: Iterable[Stage]) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[AgreementWorkflow, PortfolioReportWorkflow],
-        activities=[
-            reporting.mail_portfolio_report,
-            activities.plan_review,
-            activities.persist_transition,
-            activities.deliver_notifications,
-            activities.run_clearance_checks,
-            activities.resolve_signatories,
-            activities.render_document,
-        ],
+        activities=[activity for stage in stages for activity in stage.activities()],
         # An activity's start-to-close timeout (30 s) runs from when this worker takes
         # it. Taking more than the process can run in that time (the SDK's default is
         # 100) made activities time out at saturation and run again; the rest wait on

@@ -19,8 +19,7 @@ from temporalio.client import Client
 from services.config import Settings
 from services.mail import Mailer
 from services.workers.activities import AgreementActivities
-from services.workers.reporting import ReportingActivities
-from services.workers.worker import build_worker
+from services.workers.worker import build_worker, stages
 from tests.factories import agreement, current_task, decide, submit
 from tests.stack import Stack, running_stack
 from workflows.agreement import PERSIST_TRANSITION
@@ -48,11 +47,14 @@ async def lagging_stack(
     async with running_stack(base_settings, temporal_client, engine, tokens) as stack:
         await stack.stop_worker()
         mailer = Mailer(stack.settings)
+        others = stages(stack.sessions, stack.settings, mailer)
         stack.worker = build_worker(
             stack.client,
             stack.settings.task_queue,
-            LateReports(stack.sessions, stack.settings, mailer),
-            ReportingActivities(stack.sessions, mailer),
+            [
+                LateReports(stack.sessions, stack.settings, mailer),
+                *(stage for stage in others if not isinstance(stage, AgreementActivities)),
+            ],
         )
         stack._worker_run = asyncio.create_task(stack.worker.run())
         yield stack

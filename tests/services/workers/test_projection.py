@@ -12,6 +12,7 @@ from temporalio.testing import ActivityEnvironment
 from services.mail import Mailer
 from services.store import Agreement, AgreementEvent, Notification, Task, User
 from services.workers.activities import AgreementActivities
+from services.workers.review.activities import ReviewActivities
 from tests.factories import proposal
 from tests.stack import Stack
 from workflows.messages import (
@@ -32,9 +33,9 @@ async def _submission(stack: Stack) -> Transition:
         officer_id = await session.scalar(
             select(User.id).where(User.email == "olivia.officer@accord.test")
         )
-    activities = AgreementActivities(stack.sessions, stack.settings, Mailer(stack.settings))
+    review = ReviewActivities(stack.sessions, stack.settings)
     body = Proposal.model_validate(proposal())
-    plan = await ActivityEnvironment().run(activities.plan_review, body)
+    plan = await ActivityEnvironment().run(review.plan_review, body)
     agreement_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     task_id = str(uuid.uuid4())
