@@ -15,12 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 from services.config import Settings
 from services.mail import Mailer
-from services.screening import screening_findings
-from services.store import AgreementDocument, Group, IpAsset, Notification, Role, User
+from services.store import AgreementDocument, IpAsset, Notification, Role, User
 from services.store.base import utcnow
 from services.store.session import write_gate
 from services.workers.documents import AssetLine, render_agreement, sha256_of
-from services.workers.ip_checks import asset_findings, export_control_findings
 from services.workers.projection import (
     apply_transition,
     notification_ids_for,
@@ -31,11 +29,8 @@ from workflows.agreement import (
     PERSIST_TRANSITION,
     RENDER_DOCUMENT,
     RESOLVE_SIGNATORIES,
-    RUN_CLEARANCE_CHECKS,
 )
 from workflows.messages import (
-    ClearanceCheck,
-    ClearanceReport,
     DocumentRequest,
     PersistedTransition,
     ResolvedSignatory,
@@ -60,36 +55,9 @@ class AgreementActivities:
         return [
             self.persist_transition,
             self.deliver_notifications,
-            self.run_clearance_checks,
             self.resolve_signatories,
             self.render_document,
         ]
-
-    @activity.defn(name=RUN_CLEARANCE_CHECKS)
-    async def run_clearance_checks(self, check: ClearanceCheck) -> ClearanceReport:
-        """The automatic IP checks: assets, licenses, funding, export control, screening."""
-        proposal = check.proposal
-        async with self._sessions() as session:
-            counsel = await session.scalar(
-                select(Group.id).where(Group.slug == self._settings.ip_counsel_group)
-            )
-            if counsel is None:
-                raise ApplicationError(
-                    f"no group '{self._settings.ip_counsel_group}' for IP counsel"
-                    " (ACCORD_IP_COUNSEL_GROUP); create it, the check retries",
-                    type="ConfigurationError",
-                )
-            findings = await asset_findings(session, proposal, check.agreement_id)
-            findings += export_control_findings(proposal)
-            screening = await screening_findings(
-                session, proposal.parties, self._settings.screening_threshold
-            )
-        versions = {f.evidence.get("list_version") for f in screening} - {None}
-        return ClearanceReport(
-            findings=findings + screening,
-            counsel_group_id=counsel,
-            screening_list=next(iter(versions), None),
-        )
 
     @activity.defn(name=RESOLVE_SIGNATORIES)
     async def resolve_signatories(self, signatories: list[Signatory]) -> list[ResolvedSignatory]:

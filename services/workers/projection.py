@@ -11,7 +11,6 @@ from services.store import (
     Agreement,
     AgreementEvent,
     AgreementParty,
-    Finding,
     Group,
     GroupMember,
     IpAsset,
@@ -19,12 +18,12 @@ from services.store import (
     Notification,
     Obligation,
     Role,
-    ScreeningClearance,
     Signature,
     Task,
     TaskDecision,
     User,
 )
+from services.workers.clearance.projection import apply_clearance
 from workflows.messages import (
     AgreementKind,
     AgreementStart,
@@ -131,7 +130,7 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
         await session.execute(
             update(Task).where(Task.id == t.escalated_task_id).values(escalated_at=t.at)
         )
-    await _apply_clearance(session, agreement, t)
+    await apply_clearance(session, agreement, t)
     await _apply_signature(session, agreement, t)
     await _apply_obligations(session, agreement, t)
     session.add(
@@ -166,54 +165,6 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
             session.add(notification)
             notification_ids.append(notification.id)
     return sorted(notification_ids)
-
-
-async def _apply_clearance(session: AsyncSession, agreement: Agreement, t: Transition) -> None:
-    for finding in t.findings:
-        assert finding.id is not None
-        session.add(
-            Finding(
-                id=finding.id,
-                agreement_id=t.agreement_id,
-                round=agreement.revision,
-                kind=finding.kind,
-                severity=finding.severity,
-                subject=finding.subject[:300],
-                summary=finding.summary,
-                evidence=finding.evidence,
-                screening_entry_id=finding.screening_entry_id,
-                party_key=finding.party_key,
-                status="open",
-                created_at=t.at,
-            )
-        )
-    for dismissal in t.dismissals:
-        row = await session.get_one(Finding, dismissal.finding_id)
-        row.status = "dismissed"
-        row.dismissed_by = dismissal.actor_id
-        row.dismissal_reason = dismissal.reason
-        row.dismissed_at = t.at
-        if row.party_key and row.screening_entry_id:
-            remembered = await session.scalar(
-                select(ScreeningClearance.id).where(
-                    ScreeningClearance.party_key == row.party_key,
-                    ScreeningClearance.entry_id == row.screening_entry_id,
-                )
-            )
-            if remembered is None:
-                session.add(
-                    ScreeningClearance(
-                        party_key=row.party_key,
-                        entry_id=row.screening_entry_id,
-                        reason=dismissal.reason,
-                        decided_by=dismissal.actor_id,
-                        agreement_id=t.agreement_id,
-                        finding_id=row.id,
-                        decided_at=t.at,
-                    )
-                )
-    if t.conditions is not None:
-        agreement.conditions = list(t.conditions)
 
 
 async def _apply_signature(session: AsyncSession, agreement: Agreement, t: Transition) -> None:

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from services.config import Settings
 from services.mail import Mailer
 from services.workers.activities import AgreementActivities
+from services.workers.clearance.activities import ClearanceActivities
 from services.workers.failures import ReadableFailures
 from services.workers.reporting import ReportingActivities
 from services.workers.review.activities import ReviewActivities
@@ -39,6 +40,7 @@ def stages(
     return [
         AgreementActivities(sessions, settings, mailer),
         ReviewActivities(sessions, settings),
+        ClearanceActivities(sessions, settings),
         ReportingActivities(sessions, mailer),
     ]
 
