@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import select, update
@@ -15,10 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 from services.config import Settings
 from services.mail import Mailer
-from services.store import AgreementDocument, IpAsset, Notification, Role, User
+from services.store import Notification
 from services.store.base import utcnow
 from services.store.session import write_gate
-from services.workers.documents import AssetLine, render_agreement, sha256_of
 from services.workers.projection import (
     apply_transition,
     notification_ids_for,
@@ -27,15 +26,9 @@ from services.workers.projection import (
 from workflows.agreement import (
     DELIVER_NOTIFICATIONS,
     PERSIST_TRANSITION,
-    RENDER_DOCUMENT,
-    RESOLVE_SIGNATORIES,
 )
 from workflows.messages import (
-    DocumentRequest,
     PersistedTransition,
-    ResolvedSignatory,
-    Signatory,
-    StoredDocument,
     Transition,
 )
 
@@ -44,10 +37,16 @@ log = logging.getLogger(__name__)
 
 class AgreementActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        mailer: Mailer,
+        *,
+        gate: AbstractAsyncContextManager[Any] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._write_gate = write_gate(sessions.kw["bind"])
+        # The process's writers share one gate (services.workers.worker.stages).
+        self._write_gate = gate if gate is not None else write_gate(sessions.kw["bind"])
         self._settings = settings
         self._mailer = mailer
 
@@ -55,92 +54,7 @@ class AgreementActivities:
         return [
             self.persist_transition,
             self.deliver_notifications,
-            self.resolve_signatories,
-            self.render_document,
         ]
-
-    @activity.defn(name=RESOLVE_SIGNATORIES)
-    async def resolve_signatories(self, signatories: list[Signatory]) -> list[ResolvedSignatory]:
-        """The named signatories as users; one who is no longer active cannot be sent it."""
-        async with self._sessions() as session:
-            users = {
-                user.email.lower(): user
-                for user in await session.scalars(
-                    select(User).where(User.email.in_([s.email for s in signatories]))
-                )
-            }
-        missing = [
-            s.email
-            for s in signatories
-            if s.email not in users
-            or not users[s.email].active
-            or users[s.email].role not in (Role.SIGNATORY, Role.ADMIN)
-        ]
-        if missing:
-            raise ApplicationError(
-                f"these signatories are not active signatory users: {', '.join(missing)}",
-                type="SignatoryUnavailable",
-                non_retryable=True,
-            )
-        return [
-            ResolvedSignatory(
-                user_id=users[s.email].id,
-                name=users[s.email].name,
-                email=s.email,
-                on_behalf_of=s.on_behalf_of,
-                order=s.order,
-            )
-            for s in signatories
-        ]
-
-    @activity.defn(name=RENDER_DOCUMENT)
-    async def render_document(self, request: DocumentRequest) -> StoredDocument:
-        """Render the agreement to PDF and store it; the same content is stored once."""
-        identifiers = request.proposal.ip_assets
-        async with self._sessions() as session:
-            registered = {
-                asset.identifier: asset
-                for asset in await session.scalars(
-                    select(IpAsset).where(IpAsset.identifier.in_(identifiers))
-                )
-            }
-        lines = [_asset_line(identifier, registered.get(identifier)) for identifier in identifiers]
-        # Rendering is CPU work: keep the event loop (and the other activities) responsive.
-        pdf = await asyncio.to_thread(render_agreement, request, lines)
-        digest = sha256_of(pdf)
-        kind = "signed" if request.signatures else "draft"
-        async with self._write_gate, self._sessions() as session:
-            found = await session.scalar(
-                select(AgreementDocument.id).where(
-                    AgreementDocument.agreement_id == request.agreement_id,
-                    AgreementDocument.sha256 == digest,
-                )
-            )
-            if found is None:
-                document = AgreementDocument(
-                    agreement_id=request.agreement_id,
-                    kind=kind,
-                    revision=request.revision,
-                    sha256=digest,
-                    size=len(pdf),
-                    content=pdf,
-                    created_at=utcnow(),
-                )
-                session.add(document)
-                try:
-                    await session.commit()
-                    found = document.id
-                except IntegrityError:
-                    # A concurrent attempt stored the same document first.
-                    await session.rollback()
-                    found = await session.scalar(
-                        select(AgreementDocument.id).where(
-                            AgreementDocument.agreement_id == request.agreement_id,
-                            AgreementDocument.sha256 == digest,
-                        )
-                    )
-        assert found is not None
-        return StoredDocument(document_id=found, kind=kind, sha256=digest, size=len(pdf))
 
     @activity.defn(name=PERSIST_TRANSITION)
     async def persist_transition(self, transition: Transition) -> PersistedTransition:
@@ -217,9 +131,3 @@ class AgreementActivities:
                 update(Notification).where(Notification.id.in_(notification_ids)).values(**values)
             )
             await session.commit()
-
-
-def _asset_line(identifier: str, asset: IpAsset | None) -> AssetLine:
-    if asset is None:
-        return AssetLine(identifier, "", "", "unregistered", "")
-    return AssetLine(identifier, asset.title, asset.jurisdiction, asset.status, asset.owner)

@@ -16,11 +16,13 @@ from temporalio.worker import Worker
 
 from services.config import Settings
 from services.mail import Mailer
+from services.store.session import write_gate
 from services.workers.activities import AgreementActivities
 from services.workers.clearance.activities import ClearanceActivities
 from services.workers.failures import ReadableFailures
 from services.workers.reporting import ReportingActivities
 from services.workers.review.activities import ReviewActivities
+from services.workers.signature.activities import SignatureActivities
 from workflows.agreement import AgreementWorkflow
 from workflows.portfolio import PortfolioReportWorkflow
 
@@ -37,10 +39,14 @@ def stages(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
 ) -> list[Stage]:
     """Every stage's activities, as the worker process runs them."""
+    # One gate for every writer of the process, as when they were one class: on SQLite
+    # writers queue on it rather than in SQLite's busy handler (services.store.session).
+    gate = write_gate(sessions.kw["bind"])
     return [
-        AgreementActivities(sessions, settings, mailer),
+        AgreementActivities(sessions, settings, mailer, gate=gate),
         ReviewActivities(sessions, settings),
         ClearanceActivities(sessions, settings),
+        SignatureActivities(sessions, gate=gate),
         ReportingActivities(sessions, mailer),
     ]
 
