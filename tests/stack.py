@@ -24,7 +24,7 @@ from services.config import Settings
 from services.demo import DEMO_USERS
 from services.mail import Mailer
 from services.store.session import create_session_factory
-from services.workers.worker import build_worker, stages
+from services.workers.worker import build_worker, worker_stages
 
 
 class Mailbox:
@@ -145,7 +145,7 @@ class Stack:
         )
 
     def start_worker(self) -> Worker:
-        activities = stages(self.sessions, self.settings, Mailer(self.settings))
+        activities = worker_stages(self.sessions, self.settings, Mailer(self.settings))
         self.worker = build_worker(self.client, self.settings.task_queue, activities)
         self._worker_run = asyncio.create_task(self.worker.run())
         return self.worker

@@ -14,7 +14,7 @@ from services.mail import Mailer
 from services.store.session import create_engine, create_session_factory
 from services.temporal import connect_temporal, ensure_portfolio_schedule
 from services.workers.review.review_policy import PolicyFileError, ReviewPolicy
-from services.workers.worker import build_worker, stages
+from services.workers.worker import build_worker, worker_stages
 
 log = logging.getLogger("accord.worker")
 
@@ -26,7 +26,7 @@ async def run() -> None:
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    activities = stages(sessions, settings, Mailer(settings))
+    activities = worker_stages(sessions, settings, Mailer(settings))
     await ensure_portfolio_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,10 +17,10 @@ from temporalio.worker import Worker
 from services.config import Settings
 from services.mail import Mailer
 from services.store.session import write_gate
-from services.workers.activities import AgreementActivities
 from services.workers.clearance.activities import ClearanceActivities
+from services.workers.core.activities import TransitionActivities
 from services.workers.failures import ReadableFailures
-from services.workers.reporting import ReportingActivities
+from services.workers.portfolio.activities import PortfolioActivities
 from services.workers.review.activities import ReviewActivities
 from services.workers.signature.activities import SignatureActivities
 from workflows.agreement import AgreementWorkflow
@@ -30,12 +30,12 @@ MAX_CONCURRENT_ACTIVITIES = 20
 
 
 class Stage(Protocol):
-    """A stage's activity class: it lists its own activities."""
+    """An activity class (of a stage, the core or the portfolio report): it lists its own."""
 
     def activities(self) -> list[Callable[..., Any]]: ...
 
 
-def stages(
+def worker_stages(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, mailer: Mailer
 ) -> list[Stage]:
     """Every stage's activities, as the worker process runs them."""
@@ -43,11 +43,11 @@ def stages(
     # writers queue on it rather than in SQLite's busy handler (services.store.session).
     gate = write_gate(sessions.kw["bind"])
     return [
-        AgreementActivities(sessions, settings, mailer, gate=gate),
+        TransitionActivities(sessions, mailer, gate=gate),
         ReviewActivities(sessions, settings),
         ClearanceActivities(sessions, settings),
         SignatureActivities(sessions, gate=gate),
-        ReportingActivities(sessions, mailer),
+        PortfolioActivities(sessions, mailer),
     ]
 
 

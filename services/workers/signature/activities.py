@@ -29,7 +29,7 @@ class SignatureActivities:
         gate: AbstractAsyncContextManager[Any] | None = None,
     ) -> None:
         self._sessions = sessions
-        # The process's writers share one gate (services.workers.worker.stages).
+        # The process's writers share one gate (services.workers.worker.worker_stages).
         self._write_gate = gate if gate is not None else write_gate(sessions.kw["bind"])
 
     def activities(self) -> list[Callable[..., Any]]:

@@ -20,7 +20,7 @@ from workflows.portfolio import MAIL_PORTFOLIO_REPORT
 log = logging.getLogger(__name__)
 
 
-class ReportingActivities:
+class PortfolioActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
         self._sessions = sessions
         self._mailer = mailer

@@ -1,4 +1,4 @@
-"""The agreement workflow's activities: every piece of I/O it needs."""
+"""The activities of every stage: a transition written once, and the mail it sends."""
 
 from __future__ import annotations
 
@@ -13,48 +13,36 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.config import Settings
 from services.mail import Mailer
 from services.store import Notification
 from services.store.base import utcnow
 from services.store.session import write_gate
-from services.workers.projection import (
+from services.workers.core.projection import (
     apply_transition,
     notification_ids_for,
     transition_already_applied,
 )
-from workflows.agreement import (
-    DELIVER_NOTIFICATIONS,
-    PERSIST_TRANSITION,
-)
-from workflows.messages import (
-    PersistedTransition,
-    Transition,
-)
+from workflows.agreement import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION
+from workflows.messages import PersistedTransition, Transition
 
 log = logging.getLogger(__name__)
 
 
-class AgreementActivities:
+class TransitionActivities:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
         mailer: Mailer,
         *,
         gate: AbstractAsyncContextManager[Any] | None = None,
     ) -> None:
         self._sessions = sessions
-        # The process's writers share one gate (services.workers.worker.stages).
+        # The process's writers share one gate (services.workers.worker.worker_stages).
         self._write_gate = gate if gate is not None else write_gate(sessions.kw["bind"])
-        self._settings = settings
         self._mailer = mailer
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [
-            self.persist_transition,
-            self.deliver_notifications,
-        ]
+        return [self.persist_transition, self.deliver_notifications]
 
     @activity.defn(name=PERSIST_TRANSITION)
     async def persist_transition(self, transition: Transition) -> PersistedTransition:
