@@ -73,9 +73,9 @@ async def _load_screening_list(path: Path, *, only_if_none: bool = False) -> str
     """Load a screening list; with `only_if_none`, only when none was ever loaded."""
     from sqlalchemy import select
 
-    from services.screening import load_screening_list
     from services.store import ScreeningList
     from services.store.session import create_engine, create_session_factory
+    from services.workers.clearance.screening import load_screening_list
 
     engine = create_engine(get_settings().database_url)
     try:
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         migrate()
     elif args.command == "screening":
-        from services.screening import ScreeningListError
+        from services.workers.clearance.screening import ScreeningListError
 
         try:
             print(f"loaded {asyncio.run(_load_screening_list(args.file))}")

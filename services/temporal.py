@@ -1,8 +1,8 @@
-"""One way to reach Temporal, shared by the API, the worker and the tests."""
+"""One way to reach Temporal, shared by the API, the worker and the tests, and the weekly
+portfolio Schedule. Light on purpose: the API imports it; the worker itself is built in
+`services.workers.worker`."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from temporalio.client import (
     Client,
@@ -14,13 +14,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
 from services.config import Settings
-from services.workers.activities import AgreementActivities
-from services.workers.failures import ReadableFailures
-from services.workers.reporting import ReportingActivities
-from workflows.agreement import AgreementWorkflow
 from workflows.portfolio import PORTFOLIO_SCHEDULE_ID, PortfolioReportWorkflow
 
 
@@ -31,38 +26,6 @@ async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         lazy=lazy,
-    )
-
-
-MAX_CONCURRENT_ACTIVITIES = 20
-
-
-def build_worker(
-    client: Client,
-    task_queue: str,
-    activities: AgreementActivities,
-    reporting: ReportingActivities,
-) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[AgreementWorkflow, PortfolioReportWorkflow],
-        activities=[
-            reporting.mail_portfolio_report,
-            activities.plan_review,
-            activities.persist_transition,
-            activities.deliver_notifications,
-            activities.run_clearance_checks,
-            activities.resolve_signatories,
-            activities.render_document,
-        ],
-        # An activity's start-to-close timeout (30 s) runs from when this worker takes
-        # it. Taking more than the process can run in that time (the SDK's default is
-        # 100) made activities time out at saturation and run again; the rest wait on
-        # the server's queue, where no timeout runs (docs/performance.md).
-        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
-        interceptors=[ReadableFailures()],
-        graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 

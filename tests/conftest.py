@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 from services.cli import migrate
 from services.config import Settings
 from services.demo import DEMO_USERS, seed_demo
-from services.screening import load_screening_list
 from services.store.session import create_engine, create_session_factory
+from services.workers.clearance.screening import load_screening_list
 from tests.stack import Mailbox, Stack, running_stack, smtp_server
 
 BIN = Path(sys.executable).parent

@@ -26,11 +26,9 @@ from temporalio.worker import Worker
 from services.api.app import create_app
 from services.config import Settings
 from services.demo import DEMO_USERS
+from services.mail import Mailer
 from services.store.session import create_session_factory
-from services.temporal import build_worker
-from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
-from services.workers.reporting import ReportingActivities
+from services.workers.worker import build_worker, worker_stages
 
 
 class Mailbox:
@@ -151,10 +149,8 @@ class Stack:
         )
 
     def start_worker(self) -> Worker:
-        mailer = Mailer(self.settings)
-        activities = AgreementActivities(self.sessions, self.settings, mailer)
-        reporting = ReportingActivities(self.sessions, mailer)
-        self.worker = build_worker(self.client, self.settings.task_queue, activities, reporting)
+        activities = worker_stages(self.sessions, self.settings, Mailer(self.settings))
+        self.worker = build_worker(self.client, self.settings.task_queue, activities)
         self._worker_run = asyncio.create_task(self.worker.run())
         return self.worker
 

@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from services.api.agreements.endpoints import router as agreements_router
+from services.api.clearance.endpoints import router as clearance_router
 from services.api.errors import install_error_handlers
 from services.api.health import router as health_router
 from services.api.ip_assets.endpoints import router as ip_assets_router
 from services.api.reports.endpoints import router as reports_router
+from services.api.signature.endpoints import router as signature_router
 from services.api.tasks.endpoints import router as tasks_router
+from services.api.term.endpoints import router as term_router
 from services.api.users.endpoints import router as users_router
 from services.config import Settings, get_settings
 from services.store.session import create_engine, create_session_factory
@@ -63,6 +66,10 @@ def create_app(
     for router in (
         health_router,
         agreements_router,
+        # an agreement's stages: its document, its findings, its obligations
+        signature_router,
+        clearance_router,
+        term_router,
         tasks_router,
         ip_assets_router,
         reports_router,

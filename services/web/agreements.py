@@ -18,16 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements import endpoints as agreements_api
 from services.api.agreements import repository as agreements_repo
-from services.api.agreements.schemas import Dismissal, Termination, Withdrawal
+from services.api.agreements.schemas import Termination, Withdrawal
+from services.api.clearance import endpoints as clearance_api
+from services.api.clearance.repository import findings_of
+from services.api.clearance.schemas import Dismissal
 from services.api.commands import AgreementCommands, agreement_commands
 from services.api.deps import get_session, get_settings_dep
 from services.api.errors import Conflict
 from services.api.filters import NO_NUL
-from services.api.records import findings_of, obligations_of
 from services.api.reports.repository import signatures_of, stage_times
+from services.api.signature import endpoints as signature_api
 from services.api.tasks import endpoints as tasks_api
 from services.api.tasks import repository as tasks_repo
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut
+from services.api.term.repository import obligations_of
 from services.api.users import endpoints as users_api
 from services.config import Settings
 from services.store import Role
@@ -295,7 +299,7 @@ async def document(
 ) -> Response:
     """The document shown in the page; with `sha256`, only if it is still that document,
     so the hash a signatory signs is the hash of exactly what they were shown."""
-    response: Response = await agreements_api.get_document(
+    response: Response = await signature_api.get_document(
         agreement_id=agreement_id, user=who.user, session=session
     )
     if sha256 is not None and response.headers.get("X-Document-SHA256") != sha256:
@@ -394,7 +398,7 @@ async def dismiss(
     form = await action.form()
 
     async def command() -> None:
-        await agreements_api.dismiss_finding(
+        await clearance_api.dismiss_finding(
             agreement_id=agreement_id,
             finding_id=finding_id,
             dismissal=Dismissal.model_validate({"reason": form.get("reason", "")}),

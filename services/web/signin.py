@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session, get_settings_dep
 from services.config import Settings
+from services.mail import Mailer
 from services.store import User
 from services.web.auth import (
     COOKIE,
@@ -29,7 +30,6 @@ from services.web.auth import (
     set_session_cookie,
 )
 from services.web.rendering import page, redirect
-from services.workers.mail import Mailer
 
 log = logging.getLogger("accord.web")
 

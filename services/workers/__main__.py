@@ -10,12 +10,11 @@ import signal
 import sys
 
 from services.config import get_settings
+from services.mail import Mailer
 from services.store.session import create_engine, create_session_factory
-from services.temporal import build_worker, connect_temporal, ensure_portfolio_schedule
-from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
-from services.workers.reporting import ReportingActivities
-from services.workers.review_policy import PolicyFileError, ReviewPolicy
+from services.temporal import connect_temporal, ensure_portfolio_schedule
+from services.workers.review.review_policy import PolicyFileError, ReviewPolicy
+from services.workers.worker import build_worker, worker_stages
 
 log = logging.getLogger("accord.worker")
 
@@ -27,16 +26,13 @@ async def run() -> None:
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    mailer = Mailer(settings)
-    activities = AgreementActivities(sessions, settings, mailer)
+    activities = worker_stages(sessions, settings, Mailer(settings))
     await ensure_portfolio_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(
-        client, settings.task_queue, activities, ReportingActivities(sessions, mailer)
-    )
+    worker = build_worker(client, settings.task_queue, activities)
     gc.freeze()  # start-up's objects live as long as the process; see services/api/app.py
     async with worker:
         log.info(

@@ -17,10 +17,9 @@ from temporalio import activity
 from temporalio.client import Client
 
 from services.config import Settings
-from services.temporal import build_worker
-from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
-from services.workers.reporting import ReportingActivities
+from services.mail import Mailer
+from services.workers.core.activities import TransitionActivities
+from services.workers.worker import build_worker, worker_stages
 from tests.factories import agreement, current_task, decide, submit
 from tests.stack import Stack, running_stack
 from workflows.agreement import PERSIST_TRANSITION
@@ -29,7 +28,7 @@ from workflows.messages import PersistedTransition, Transition
 LAG = 4.0
 
 
-class LateReports(AgreementActivities):
+class LateReports(TransitionActivities):
     """Writes each transition at once but reports a review approval late, as a worker
     that dies between the commit and the report does (its retry then finds the key)."""
 
@@ -48,11 +47,14 @@ async def lagging_stack(
     async with running_stack(base_settings, temporal_client, engine, tokens) as stack:
         await stack.stop_worker()
         mailer = Mailer(stack.settings)
+        others = worker_stages(stack.sessions, stack.settings, mailer)
         stack.worker = build_worker(
             stack.client,
             stack.settings.task_queue,
-            LateReports(stack.sessions, stack.settings, mailer),
-            ReportingActivities(stack.sessions, mailer),
+            [
+                LateReports(stack.sessions, mailer),
+                *(stage for stage in others if not isinstance(stage, TransitionActivities)),
+            ],
         )
         stack._worker_run = asyncio.create_task(stack.worker.run())
         yield stack

@@ -15,7 +15,6 @@ from services.api.agreements import repository
 from services.api.agreements.schemas import (
     AgreementDetail,
     AgreementPage,
-    Dismissal,
     EventOut,
     Termination,
     Withdrawal,
@@ -33,20 +32,12 @@ from services.api.errors import (
     invalid_field,
 )
 from services.api.filters import NO_NUL
-from services.api.records import (
-    FindingOut,
-    ObligationOut,
-    finding_out,
-    findings_of,
-    obligations_of,
-)
 from services.config import Settings
-from services.store import Agreement, AgreementDocument, Finding, Role, User
+from services.store import Agreement, Role, User
 from workflows.messages import (
     AgreementKind,
     AgreementStart,
     AgreementStatus,
-    FindingDismissal,
     Proposal,
     ProposalRevision,
     RevisionCommand,
@@ -280,104 +271,6 @@ async def terminate_agreement(
         str(agreement_id), TerminationCommand(actor_id=user.id, reason=termination.reason)
     )
     return await _detail_or_404(session, str(agreement_id))
-
-
-@router.get(
-    "/agreements/{agreement_id}/document",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/pdf": {}}, "description": "The agreement as a PDF"},
-        **documented(403, 404, s404="No such agreement, or no document yet"),
-    },
-)
-async def get_document(
-    agreement_id: UUID,
-    user: User = Depends(current_user),
-    session: AsyncSession = Depends(get_session),
-) -> Response:
-    """The document in force: the draft under signature, then the signed copy."""
-    agreement = await readable(session, user, agreement_id)
-    if agreement.document_id is None:
-        raise NotFound("the agreement has no document yet; it is rendered after IP clearance")
-    document = await session.get_one(AgreementDocument, agreement.document_id)
-    return Response(
-        document.content,
-        media_type="application/pdf",
-        headers={
-            "ETag": f'"{document.sha256}"',
-            "X-Document-SHA256": document.sha256,
-            "Content-Disposition": (
-                f'inline; filename="agreement-{agreement.id}-{document.kind}.pdf"'
-            ),
-        },
-    )
-
-
-@router.get(
-    "/agreements/{agreement_id}/findings",
-    response_model=list[FindingOut],
-    responses=documented(403, 404),
-)
-async def list_findings(
-    agreement_id: UUID,
-    user: User = Depends(current_user),
-    session: AsyncSession = Depends(get_session),
-) -> list[FindingOut]:
-    """What the IP checks found, every clearance round, most recent and severe first."""
-    await readable(session, user, agreement_id)
-    return await findings_of(session, str(agreement_id))
-
-
-@router.post(
-    "/agreements/{agreement_id}/findings/{finding_id}/dismissal",
-    response_model=FindingOut,
-    responses=documented(
-        *COMMAND_ERRORS,
-        s403="Only IP counsel and admins dismiss findings",
-        s409="The finding is not an open screening hit of an agreement in IP clearance",
-    ),
-)
-async def dismiss_finding(
-    agreement_id: UUID,
-    finding_id: UUID,
-    dismissal: Dismissal,
-    user: User = Depends(require_role(Role.IP_COUNSEL, Role.ADMIN)),
-    session: AsyncSession = Depends(get_session),
-    settings: Settings = Depends(get_settings_dep),
-    commands: AgreementCommands = Depends(agreement_commands),
-) -> FindingOut:
-    """Mark a screening hit a false positive: it is not raised again for this party."""
-    await readable(session, user, agreement_id)
-    finding = await session.get(Finding, str(finding_id))
-    if finding is None or finding.agreement_id != str(agreement_id):
-        raise NotFound(f"no finding {finding_id} on agreement {agreement_id}")
-    if user.role != Role.ADMIN and not await repository.in_group(
-        session, user.id, settings.ip_counsel_group
-    ):
-        raise Forbidden(f"only members of {settings.ip_counsel_group} dismiss findings")
-    if finding.status != "open":
-        raise Conflict(f"the finding is already {finding.status}")
-    await commands.dismiss_finding(
-        str(agreement_id),
-        FindingDismissal(finding_id=finding.id, actor_id=user.id, reason=dismissal.reason),
-    )
-    await session.refresh(finding)
-    return finding_out(finding)
-
-
-@router.get(
-    "/agreements/{agreement_id}/obligations",
-    response_model=list[ObligationOut],
-    responses=documented(403, 404),
-)
-async def list_obligations(
-    agreement_id: UUID,
-    user: User = Depends(current_user),
-    session: AsyncSession = Depends(get_session),
-) -> list[ObligationOut]:
-    """Reports and milestones the active agreement owes, by due date, with what was reported."""
-    await readable(session, user, agreement_id)
-    return await obligations_of(session, str(agreement_id))
 
 
 async def readable(session: AsyncSession, user: User, agreement_id: UUID) -> Agreement:

@@ -19,7 +19,7 @@ from services.api.agreements.schemas import (
 )
 from services.api.filters import matches_text
 from services.api.pagination import after_keyset, decode_keyset, encode_cursor
-from services.api.records import DocumentRef
+from services.api.signature.schemas import DocumentRef
 from services.api.tasks.repository import open_tasks_of
 from services.store import (
     Agreement,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.api.records import DocumentRef
+from services.api.signature.schemas import DocumentRef
 from services.api.tasks.schemas import TaskOut
 from workflows.messages import ExportControl, Party, Reason, Signatory
 
@@ -95,7 +95,3 @@ class Withdrawal(BaseModel):
 
 class Termination(BaseModel):
     reason: Reason
-
-
-class Dismissal(BaseModel):
-    reason: Reason = Field(description="Why the screening hit is a false positive")

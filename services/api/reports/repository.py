@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements.schemas import PersonRef
-from services.api.records import obligation_rows
 from services.api.reports.schemas import (
     AgreementStatusReport,
     FindingLine,
@@ -19,6 +18,7 @@ from services.api.reports.schemas import (
     TimelineEntry,
 )
 from services.api.tasks.repository import open_tasks_of
+from services.api.term.repository import obligation_rows
 from services.reports.portfolio import stage_days, stage_of
 from services.store import (
     Agreement,

@@ -14,6 +14,7 @@ from services.api.agreements.endpoints import _detail_or_404
 from services.api.agreements.repository import get_agreement, may_read
 from services.api.agreements.schemas import AgreementDetail
 from services.api.auth import current_user, require_role
+from services.api.clearance.repository import findings_of
 from services.api.commands import AgreementCommands, agreement_commands
 from services.api.deps import get_session
 from services.api.errors import (
@@ -24,10 +25,11 @@ from services.api.errors import (
     documented,
     invalid_field,
 )
-from services.api.records import DocumentRef, findings_of, obligation_out
+from services.api.signature.schemas import DocumentRef
 from services.api.tasks import repository
 from services.api.tasks.repository import is_assignee
 from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut, TaskPage
+from services.api.term.repository import obligation_out
 from services.store import Agreement, Group, Obligation, Role, User
 from services.store.base import utcnow
 from workflows.messages import (

@@ -17,7 +17,9 @@ from pydantic import (
     model_validator,
 )
 
-from services.api.records import DocumentRef, FindingOut, ObligationOut
+from services.api.clearance.schemas import FindingOut
+from services.api.signature.schemas import DocumentRef
+from services.api.term.schemas import ObligationOut
 from workflows.core.fields import Comment, Reason, reject_nul
 from workflows.decisions import DECISION, Decision
 from workflows.term.messages import ReportSubmission

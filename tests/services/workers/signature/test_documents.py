@@ -16,8 +16,8 @@ import pytest
 from pypdf import PdfReader
 
 from services.config import ROOT
-from services.workers import documents
-from services.workers.documents import AssetLine, render_agreement, sha256_of
+from services.workers.signature import documents
+from services.workers.signature.documents import AssetLine, render_agreement, sha256_of
 from tests.factories import proposal
 from workflows.messages import DocumentRequest, Proposal, SignatureRecord
 
@@ -224,7 +224,7 @@ def test_another_process_renders_the_same_bytes() -> None:
     request = _signed(request, "ab" * 32)
     script = (
         "import sys\n"
-        "from services.workers.documents import render_agreement, sha256_of, AssetLine\n"
+        "from services.workers.signature.documents import render_agreement, sha256_of, AssetLine\n"
         "from workflows.messages import DocumentRequest\n"
         "request = DocumentRequest.model_validate_json(sys.stdin.read())\n"
         "assets = [AssetLine('US-11223344-B2', 'Perovskite tandem solar cell', 'US', "

@@ -4,42 +4,32 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import (
     Agreement,
     AgreementEvent,
     AgreementParty,
-    Finding,
     Group,
     GroupMember,
-    IpAsset,
-    IpLicense,
     Notification,
-    Obligation,
     Role,
-    ScreeningClearance,
-    Signature,
     Task,
     TaskDecision,
     User,
 )
-from services.workers.notices import render_notice
+from services.workers.clearance.projection import apply_clearance
+from services.workers.core.notices import render_notice
+from services.workers.signature.projection import apply_signature
+from services.workers.term.projection import apply_term
 from workflows.messages import (
-    AgreementKind,
     AgreementStart,
     Notice,
-    ObligationStatus,
-    PartyRole,
     Proposal,
     TaskStatus,
     Transition,
 )
-
-# Kinds whose activation grants rights on the assets: recorded in the registry, so a later
-# agreement on the same assets sees them in its conflict check.
-_GRANTING_KINDS = {AgreementKind.LICENSE, AgreementKind.OPTION, AgreementKind.TECHNOLOGY_TRANSFER}
 
 
 async def transition_already_applied(session: AsyncSession, key: str) -> bool:
@@ -132,9 +122,9 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
         await session.execute(
             update(Task).where(Task.id == t.escalated_task_id).values(escalated_at=t.at)
         )
-    await _apply_clearance(session, agreement, t)
-    await _apply_signature(session, agreement, t)
-    await _apply_obligations(session, agreement, t)
+    await apply_clearance(session, agreement, t)
+    await apply_signature(session, agreement, t)
+    await apply_term(session, agreement, t)
     session.add(
         AgreementEvent(
             agreement_id=t.agreement_id,
@@ -168,153 +158,6 @@ async def apply_transition(session: AsyncSession, t: Transition) -> list[str]:
             session.add(notification)
             notification_ids.append(notification.id)
     return sorted(notification_ids)
-
-
-async def _apply_clearance(session: AsyncSession, agreement: Agreement, t: Transition) -> None:
-    for finding in t.findings:
-        assert finding.id is not None
-        session.add(
-            Finding(
-                id=finding.id,
-                agreement_id=t.agreement_id,
-                round=agreement.revision,
-                kind=finding.kind,
-                severity=finding.severity,
-                subject=finding.subject[:300],
-                summary=finding.summary,
-                evidence=finding.evidence,
-                screening_entry_id=finding.screening_entry_id,
-                party_key=finding.party_key,
-                status="open",
-                created_at=t.at,
-            )
-        )
-    for dismissal in t.dismissals:
-        row = await session.get_one(Finding, dismissal.finding_id)
-        row.status = "dismissed"
-        row.dismissed_by = dismissal.actor_id
-        row.dismissal_reason = dismissal.reason
-        row.dismissed_at = t.at
-        if row.party_key and row.screening_entry_id:
-            remembered = await session.scalar(
-                select(ScreeningClearance.id).where(
-                    ScreeningClearance.party_key == row.party_key,
-                    ScreeningClearance.entry_id == row.screening_entry_id,
-                )
-            )
-            if remembered is None:
-                session.add(
-                    ScreeningClearance(
-                        party_key=row.party_key,
-                        entry_id=row.screening_entry_id,
-                        reason=dismissal.reason,
-                        decided_by=dismissal.actor_id,
-                        agreement_id=t.agreement_id,
-                        finding_id=row.id,
-                        decided_at=t.at,
-                    )
-                )
-    if t.conditions is not None:
-        agreement.conditions = list(t.conditions)
-
-
-async def _apply_signature(session: AsyncSession, agreement: Agreement, t: Transition) -> None:
-    if t.document is not None:
-        agreement.document_id = t.document.document_id
-        agreement.document_sha256 = t.document.sha256
-    for record in t.signatures:
-        session.add(
-            Signature(
-                agreement_id=t.agreement_id,
-                task_id=record.task_id,
-                user_id=record.user_id,
-                on_behalf_of=record.on_behalf_of,
-                order=record.order,
-                document_sha256=record.document_sha256,
-                ip_address=record.ip_address,
-                user_agent=record.user_agent,
-                signed_at=record.signed_at,
-            )
-        )
-    if t.effective_at is not None:
-        agreement.effective_at = t.effective_at
-    if t.ends_at is not None:
-        agreement.ends_at = t.ends_at
-    if t.licenses == "grant" and agreement.kind in _GRANTING_KINDS:
-        await _grant_licenses(session, agreement, t)
-    elif t.licenses == "end":
-        await session.execute(
-            update(IpLicense)
-            .where(IpLicense.agreement_id == t.agreement_id, IpLicense.active.is_(True))
-            .values(active=False, ends_on=t.at.date())
-        )
-
-
-async def _grant_licenses(session: AsyncSession, agreement: Agreement, t: Transition) -> None:
-    parties = list(
-        await session.scalars(
-            select(AgreementParty)
-            .where(AgreementParty.agreement_id == agreement.id)
-            .order_by(AgreementParty.position)
-        )
-    )
-    grantees = [p for p in parties if p.role in (PartyRole.LICENSEE, PartyRole.RECIPIENT)]
-    licensee = (grantees or [p for p in parties if p.role != PartyRole.LICENSOR] or parties)[0]
-    assets = await session.scalars(
-        select(IpAsset.id).where(IpAsset.identifier.in_(agreement.ip_assets))
-    )
-    terms = agreement.terms
-    for asset_id in assets:
-        session.add(
-            IpLicense(
-                asset_id=asset_id,
-                licensee=licensee.name,
-                exclusive=bool(terms.get("exclusive")),
-                field_of_use=terms.get("field_of_use") or None,
-                territories=list(terms.get("territories") or ["WW"]),
-                starts_on=(t.effective_at or t.at).date(),
-                ends_on=agreement.ends_at.date() if agreement.ends_at else None,
-                active=True,
-                agreement_id=agreement.id,
-            )
-        )
-
-
-async def _apply_obligations(session: AsyncSession, agreement: Agreement, t: Transition) -> None:
-    if not t.obligations:
-        return
-    for obligation in t.obligations:
-        row = await session.get(Obligation, obligation.id)
-        if row is None:
-            row = Obligation(id=obligation.id, agreement_id=t.agreement_id, attachments=[])
-            session.add(row)
-        row.kind = obligation.kind
-        row.name = obligation.name
-        row.due_at = obligation.due_at
-        row.opens_at = obligation.opens_at
-        row.status = obligation.status
-        row.overdue = obligation.overdue
-        row.task_id = obligation.task_id
-        row.met_at = obligation.met_at
-        if obligation.report is not None:
-            report = obligation.report
-            row.narrative = report.narrative
-            row.income = report.income
-            row.units = report.units
-            row.sublicenses = report.sublicenses
-            row.attachments = [a.model_dump() for a in report.attachments]
-    await session.flush()
-    # The flag on the agreement: obligations that went overdue and were never met.
-    agreement.overdue_obligations = (
-        await session.scalar(
-            select(func.count(Obligation.id)).where(
-                Obligation.agreement_id == t.agreement_id,
-                Obligation.overdue.is_(True),
-                Obligation.status.in_((ObligationStatus.OPEN, ObligationStatus.MISSED)),
-            )
-        )
-        or 0
-    )
 
 
 async def _audience(session: AsyncSession, agreement: Agreement, notice: Notice) -> list[User]:

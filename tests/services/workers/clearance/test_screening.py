@@ -19,7 +19,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.config import ROOT, Settings
-from services.screening import (
+from services.store import ScreeningClearance, ScreeningEntry, ScreeningList, User
+from services.store.session import create_session_factory
+from services.workers.clearance.screening import (
     ScreeningHit,
     ScreeningListError,
     ScreeningMatcher,
@@ -29,8 +31,6 @@ from services.screening import (
     party_key,
     screening_findings,
 )
-from services.store import ScreeningClearance, ScreeningEntry, ScreeningList, User
-from services.store.session import create_session_factory
 from workflows.messages import FindingKind, Party, PartyRole, Severity
 
 SHIPPED = ROOT / "config" / "screening" / "consolidated_screening_list.json"
@@ -179,7 +179,7 @@ async def test_a_reload_replaces_every_entry_and_keeps_the_last_of_a_repeated_id
     async with sessions() as session:
         await load_screening_list(session, first)
     assert set(await _entry_ids(sessions)) == {"a-1", "a-2"}
-    with caplog.at_level(logging.WARNING, logger="services.screening"):
+    with caplog.at_level(logging.WARNING, logger="services.workers.clearance.screening"):
         async with sessions() as session:
             loaded = await load_screening_list(session, second)
     assert loaded.entry_count == 2

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from temporalio.testing import ActivityEnvironment
 
+from services.mail import Mailer
 from services.store import Agreement, AgreementEvent, Notification, Task, User
-from services.workers.activities import AgreementActivities
-from services.workers.mail import Mailer
+from services.workers.core.activities import TransitionActivities
+from services.workers.review.activities import ReviewActivities
 from tests.factories import proposal
 from tests.stack import Stack
 from workflows.messages import (
@@ -32,9 +33,9 @@ async def _submission(stack: Stack) -> Transition:
         officer_id = await session.scalar(
             select(User.id).where(User.email == "olivia.officer@accord.test")
         )
-    activities = AgreementActivities(stack.sessions, stack.settings, Mailer(stack.settings))
+    review = ReviewActivities(stack.sessions, stack.settings)
     body = Proposal.model_validate(proposal())
-    plan = await ActivityEnvironment().run(activities.plan_review, body)
+    plan = await ActivityEnvironment().run(review.plan_review, body)
     agreement_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     task_id = str(uuid.uuid4())
@@ -94,7 +95,7 @@ async def _counts(stack: Stack, agreement_id: str) -> tuple[int, int, int, int]:
 
 async def test_a_retried_transition_writes_once(stack: Stack) -> None:
     transition = await _submission(stack)
-    activities = AgreementActivities(stack.sessions, stack.settings, Mailer(stack.settings))
+    activities = TransitionActivities(stack.sessions, Mailer(stack.settings))
     env = ActivityEnvironment()
 
     first = await env.run(activities.persist_transition, transition)
@@ -108,7 +109,7 @@ async def test_a_retried_transition_writes_once(stack: Stack) -> None:
 
 async def test_concurrent_attempts_of_one_transition_write_once(stack: Stack) -> None:
     transition = await _submission(stack)
-    activities = AgreementActivities(stack.sessions, stack.settings, Mailer(stack.settings))
+    activities = TransitionActivities(stack.sessions, Mailer(stack.settings))
 
     results = await asyncio.gather(
         *(ActivityEnvironment().run(activities.persist_transition, transition) for _ in range(4))
@@ -121,7 +122,7 @@ async def test_concurrent_attempts_of_one_transition_write_once(stack: Stack) ->
 async def test_a_later_transition_with_a_used_number_is_refused(stack: Stack) -> None:
     """Two different transitions can never share an event number: no duplicate, no gap."""
     transition = await _submission(stack)
-    activities = AgreementActivities(stack.sessions, stack.settings, Mailer(stack.settings))
+    activities = TransitionActivities(stack.sessions, Mailer(stack.settings))
     env = ActivityEnvironment()
     await env.run(activities.persist_transition, transition)
     clash = transition.model_copy(

@@ -1,4 +1,4 @@
-"""Delivers outbox notifications by e-mail over SMTP."""
+"""Mail over SMTP: outbox notifications and reports (the worker), sign-in links (the web app)."""
 
 from __future__ import annotations
 

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from services.mail import Mailer
 from services.reports.portfolio import build_portfolio, portfolio_html, portfolio_text
 from services.store import Role, User
-from services.workers.mail import Mailer
 from workflows.messages import PortfolioMailing
 from workflows.portfolio import MAIL_PORTFOLIO_REPORT
 
 log = logging.getLogger(__name__)
 
 
-class ReportingActivities:
+class PortfolioActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
         self._sessions = sessions
         self._mailer = mailer
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self.mail_portfolio_report]
 
     @activity.defn(name=MAIL_PORTFOLIO_REPORT)
     async def mail_portfolio_report(self, as_of: datetime) -> PortfolioMailing:

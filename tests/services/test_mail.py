@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.config import Settings
+from services.mail import Mailer
 from services.store import Notification
-from services.workers.mail import Mailer
 
 
 def test_a_line_break_in_a_title_does_not_stop_the_mail() -> None:

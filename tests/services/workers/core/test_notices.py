@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.workers.notices import render_notice
+from services.workers.core.notices import render_notice
 from tests.factories import proposal
 from workflows.core.notices import Event, Notice, NoticeKind, Notices
 from workflows.core.proposal import Proposal

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.config import ROOT
-from services.workers.review_policy import PolicyFileError, ReviewPolicy
+from services.workers.review.review_policy import PolicyFileError, ReviewPolicy
 from tests.factories import proposal
 from workflows.messages import Proposal
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.store import Agreement, IpAsset, IpLicense, User
 from services.store.base import utcnow
 from services.store.session import create_session_factory
-from services.workers.ip_checks import (
+from services.workers.clearance.ip_checks import (
     asset_findings,
     export_control_findings,
     fields_overlap,
