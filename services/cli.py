@@ -91,12 +91,8 @@ async def _load_screening_list(path: Path, *, only_if_none: bool = False) -> str
 async def _portfolio(output: str) -> str:
     from datetime import UTC, datetime
 
-    from services.reports.portfolio import (
-        build_portfolio,
-        portfolio_csv,
-        portfolio_html,
-        portfolio_text,
-    )
+    from services.reports.queries import build_portfolio
+    from services.reports.renderers import portfolio_csv, portfolio_html, portfolio_text
     from services.store.session import create_engine, create_session_factory
 
     engine = create_engine(get_settings().database_url)

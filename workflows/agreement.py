@@ -466,11 +466,3 @@ class AgreementWorkflow:
             raise rejected(
                 f"agreement is {status}; it has already ended", CommandRejected.WRONG_STATUS
             )
-
-
-# Temporary, while callers move: the activity names and refusals by their old home.
-PLAN_REVIEW = review.PLAN_REVIEW
-RUN_CLEARANCE_CHECKS = clearance.RUN_CLEARANCE_CHECKS
-RESOLVE_SIGNATORIES = signature.RESOLVE_SIGNATORIES
-RENDER_DOCUMENT = signature.RENDER_DOCUMENT
-__all__ = ["DELIVER_NOTIFICATIONS", "PERSIST_TRANSITION", "AgreementWorkflow", "CommandRejected"]

@@ -2,7 +2,7 @@
 mail. Nothing here imports FastAPI: callers pass an AsyncSession and get pydantic models
 and rendered text back.
 
-The portfolio report, imported from `services.reports.portfolio`, is in parts:
+The portfolio report is in parts:
 - `models`: the report's pydantic types;
 - `queries`: `build_portfolio` and its GROUP BY queries;
 - `durations`: the days per stage, in SQL;

@@ -28,7 +28,7 @@ from services.reports.figures import (
 )
 from services.reports.models import StageStats
 from services.store import AgreementEvent
-from workflows.messages import STAGES
+from workflows.core.statuses import STAGES
 
 # Stages as small integers inside SQL: lifecycle order, "unknown" after "closed".
 _STAGE_CODE = {stage: code for code, stage in enumerate(STAGES)}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from services.reports.models import PortfolioReport
-from workflows.messages import STAGES, AgreementStatus
+from workflows.core.statuses import STAGES, AgreementStatus
 
 STAGE_OF: dict[str, str] = {status.value: status.stage for status in AgreementStatus}
 # The stages whose durations are reported: every stage but "closed", which never ends.

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reports.durations import stage_stats
 from services.reports.models import Licensing, MonthFigures, OverdueAssignee, PortfolioReport
 from services.store import Agreement, AgreementEvent, AgreementParty, Group, Obligation, Task, User
-from workflows.messages import AgreementKind, AgreementStatus, ObligationStatus, TaskStatus
+from workflows.core.proposal import AgreementKind
+from workflows.core.statuses import AgreementStatus, TaskStatus
+from workflows.term.messages import ObligationStatus
 
 ACTIVATED = "activated"
 # As a literal, not a parameter: the partial index ix_agreement_events_activations is

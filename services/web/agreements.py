@@ -39,14 +39,11 @@ from services.store.base import utcnow
 from services.web.auth import Viewer, form_viewer, recover, require_role, viewer
 from services.web.forms import choice, lines, nested
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
-from workflows.messages import (
-    AgreementKind,
-    AgreementStatus,
-    ClearanceOutcome,
-    ReviewOutcome,
-    SignatureOutcome,
-    TaskKind,
-)
+from workflows.clearance.messages import ClearanceOutcome
+from workflows.core.proposal import AgreementKind
+from workflows.core.statuses import AgreementStatus, TaskKind
+from workflows.review.messages import ReviewOutcome
+from workflows.signature.messages import SignatureOutcome
 
 router = APIRouter(include_in_schema=False)
 

@@ -18,7 +18,8 @@ from services.api.users import endpoints as users_api
 from services.store import Agreement
 from services.web.auth import Viewer, viewer
 from services.web.rendering import page, redirect
-from workflows.messages import AgreementKind, TaskKind, TaskStatus
+from workflows.core.proposal import AgreementKind
+from workflows.core.statuses import TaskKind, TaskStatus
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import get_session
 from services.api.reports import endpoints as reports_api
-from services.reports.portfolio import PortfolioReport, charts_of
+from services.reports.figures import charts_of
+from services.reports.models import PortfolioReport
 from services.store import Role
 from services.web.auth import Viewer, require_role, viewer
 from services.web.rendering import humanize, page

@@ -31,7 +31,7 @@ from services.web.forms import (
     words,
 )
 from services.web.rendering import REFUSALS, FormErrors, page, redirect
-from workflows.messages import (
+from workflows.core.proposal import (
     AgreementKind,
     ExportJurisdiction,
     PartyRole,

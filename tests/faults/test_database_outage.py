@@ -34,8 +34,9 @@ from services.workers.failures import MAX_MESSAGE
 from tests.factories import proposal
 from tests.faults.drive import STEPS, Driver, check_invariants
 from tests.faults.processes import PrivatePostgres, PrivateSqlite, api_only, worker_process
-from workflows.agreement import PERSIST_TRANSITION, AgreementWorkflow
-from workflows.messages import Decision
+from workflows.agreement import AgreementWorkflow
+from workflows.core.activities import PERSIST_TRANSITION
+from workflows.decisions import Decision
 
 AGREEMENTS = 6
 

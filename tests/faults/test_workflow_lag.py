@@ -22,8 +22,8 @@ from services.workers.core.activities import TransitionActivities
 from services.workers.worker import build_worker, worker_stages
 from tests.factories import agreement, current_task, decide, submit
 from tests.stack import Stack, running_stack
-from workflows.agreement import PERSIST_TRANSITION
-from workflows.messages import PersistedTransition, Transition
+from workflows.core.activities import PERSIST_TRANSITION
+from workflows.core.transition import PersistedTransition, Transition
 
 LAG = 4.0
 

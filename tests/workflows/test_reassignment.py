@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from tests.factories import current_task, decide, events, submit
 from tests.stack import Stack
-from workflows.messages import Reassignment
+from workflows.core.commands import Reassignment
 
 
 async def _user_id(stack: Stack, key: str) -> str:

@@ -34,18 +34,10 @@ from services.api.errors import (
 from services.api.filters import NO_NUL
 from services.config import Settings
 from services.store import Agreement, Role, User
-from workflows.messages import (
-    AgreementKind,
-    AgreementStart,
-    AgreementStatus,
-    Proposal,
-    ProposalRevision,
-    RevisionCommand,
-    Signatory,
-    TerminationCommand,
-    Timings,
-    WithdrawalCommand,
-)
+from workflows.core.commands import RevisionCommand, TerminationCommand, WithdrawalCommand
+from workflows.core.proposal import AgreementKind, Proposal, ProposalRevision, Signatory
+from workflows.core.state import AgreementStart, Timings
+from workflows.core.statuses import AgreementStatus
 
 router = APIRouter(prefix="/v1", tags=["agreements"], responses=documented(401))
 

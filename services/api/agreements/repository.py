@@ -32,15 +32,9 @@ from services.store import (
     User,
 )
 from services.store.base import utcnow
-from workflows.messages import (
-    AgreementStatus,
-    ExportControl,
-    Party,
-    ReviewOutcome,
-    Signatory,
-    TaskKind,
-    TaskStatus,
-)
+from workflows.core.proposal import ExportControl, Party, Signatory
+from workflows.core.statuses import AgreementStatus, TaskKind, TaskStatus
+from workflows.review.messages import ReviewOutcome
 
 
 @dataclass(frozen=True)

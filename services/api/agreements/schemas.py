@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from services.api.signature.schemas import DocumentRef
 from services.api.tasks.schemas import TaskOut
-from workflows.messages import ExportControl, Party, Reason, Signatory
+from workflows.core.fields import Reason
+from workflows.core.proposal import ExportControl, Party, Signatory
 
 
 class PersonRef(BaseModel):

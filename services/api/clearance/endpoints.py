@@ -17,7 +17,7 @@ from services.api.deps import get_session, get_settings_dep
 from services.api.errors import COMMAND_ERRORS, Conflict, Forbidden, NotFound, documented
 from services.config import Settings
 from services.store import Finding, Role, User
-from workflows.messages import FindingDismissal
+from workflows.clearance.messages import FindingDismissal
 
 router = APIRouter(prefix="/v1", tags=["agreements"], responses=documented(401))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from workflows.messages import Reason
+from workflows.core.fields import Reason
 
 
 class FindingOut(BaseModel):

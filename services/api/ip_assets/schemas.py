@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from workflows.messages import Territory, Text, reject_nul, upper_stripped
+from workflows.core.fields import Territory, Text, reject_nul, upper_stripped
 
 
 class AssetType(StrEnum):

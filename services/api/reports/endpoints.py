@@ -14,12 +14,9 @@ from services.api.deps import get_session
 from services.api.errors import Forbidden, NotFound, documented
 from services.api.reports import repository
 from services.api.reports.schemas import AgreementStatusReport
-from services.reports.portfolio import (
-    PortfolioReport,
-    build_portfolio,
-    portfolio_csv,
-    portfolio_html,
-)
+from services.reports.models import PortfolioReport
+from services.reports.queries import build_portfolio
+from services.reports.renderers import portfolio_csv, portfolio_html
 from services.store import Role, User
 from services.store.base import utcnow
 

@@ -19,7 +19,7 @@ from services.api.reports.schemas import (
 )
 from services.api.tasks.repository import open_tasks_of
 from services.api.term.repository import obligation_rows
-from services.reports.portfolio import stage_days, stage_of
+from services.reports.figures import stage_days, stage_of
 from services.store import (
     Agreement,
     AgreementEvent,

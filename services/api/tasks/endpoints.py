@@ -32,12 +32,9 @@ from services.api.tasks.schemas import AssignmentIn, DecisionIn, TaskOut, TaskPa
 from services.api.term.repository import obligation_out
 from services.store import Agreement, Group, Obligation, Role, User
 from services.store.base import utcnow
-from workflows.messages import (
-    OUTCOMES_BY_KIND,
-    Reassignment,
-    TaskKind,
-    TaskStatus,
-)
+from workflows.core.commands import Reassignment
+from workflows.core.statuses import TaskKind, TaskStatus
+from workflows.decisions import OUTCOMES_BY_KIND
 
 # How far ahead a reassigned task may fall due.
 MAX_DUE_AHEAD = timedelta(days=366)

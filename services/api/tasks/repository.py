@@ -12,7 +12,8 @@ from services.api.pagination import after_keyset, decode_keyset, encode_cursor
 from services.api.tasks.schemas import Assignee, DecisionOut, TaskOut
 from services.store import Agreement, Group, GroupMember, Task, TaskDecision, User
 from services.store.base import utcnow
-from workflows.messages import ReviewOutcome, TaskStatus
+from workflows.core.statuses import TaskStatus
+from workflows.review.messages import ReviewOutcome
 
 _AssignedUser = aliased(User)
 _approvals = (

@@ -16,7 +16,7 @@ from services.api.deps import get_session
 from services.api.errors import Conflict, documented, invalid_field
 from services.api.filters import NO_NUL, matches_text
 from services.store import Group, GroupMember, Notification, Role, User
-from workflows.messages import reject_nul
+from workflows.core.fields import reject_nul
 
 router = APIRouter(prefix="/v1", tags=["users"], responses=documented(401))
 

@@ -14,8 +14,8 @@ from services.config import Settings
 from services.store import Group
 from services.workers.clearance.ip_checks import asset_findings, export_control_findings
 from services.workers.clearance.screening import screening_findings
-from workflows.agreement import RUN_CLEARANCE_CHECKS
-from workflows.messages import ClearanceCheck, ClearanceReport
+from workflows.clearance.messages import ClearanceCheck, ClearanceReport
+from workflows.clearance.stage import RUN_CLEARANCE_CHECKS
 
 
 class ClearanceActivities:

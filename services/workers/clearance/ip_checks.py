@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from services.store import IpAsset, IpLicense
 from services.store.base import utcnow
-from workflows.messages import AgreementKind, Finding, FindingKind, Proposal, Severity, Terms
+from workflows.clearance.messages import Finding, FindingKind, Severity
+from workflows.core.proposal import AgreementKind, Proposal, Terms
 
 WORLDWIDE = "WW"
 EXPORT_CONTROL = "export control"

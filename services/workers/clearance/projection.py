@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import Agreement, Finding, ScreeningClearance
-from workflows.messages import Transition
+from workflows.core.transition import Transition
 
 
 async def apply_clearance(session: AsyncSession, agreement: Agreement, t: Transition) -> None:

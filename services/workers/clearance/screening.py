@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.config import get_settings
 from services.store.screening import ScreeningClearance, ScreeningEntry, ScreeningList
-from workflows.messages import Finding, FindingKind, Party, Severity
+from workflows.clearance.messages import Finding, FindingKind, Severity
+from workflows.core.proposal import Party
 
 log = logging.getLogger(__name__)
 

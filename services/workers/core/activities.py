@@ -22,8 +22,8 @@ from services.workers.core.projection import (
     notification_ids_for,
     transition_already_applied,
 )
-from workflows.agreement import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION
-from workflows.messages import PersistedTransition, Transition
+from workflows.core.activities import DELIVER_NOTIFICATIONS, PERSIST_TRANSITION
+from workflows.core.transition import PersistedTransition, Transition
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,11 @@ from services.workers.clearance.projection import apply_clearance
 from services.workers.core.notices import render_notice
 from services.workers.signature.projection import apply_signature
 from services.workers.term.projection import apply_term
-from workflows.messages import (
-    AgreementStart,
-    Notice,
-    Proposal,
-    TaskStatus,
-    Transition,
-)
+from workflows.core.notices import Notice
+from workflows.core.proposal import Proposal
+from workflows.core.state import AgreementStart
+from workflows.core.statuses import TaskStatus
+from workflows.core.transition import Transition
 
 
 async def transition_already_applied(session: AsyncSession, key: str) -> bool:

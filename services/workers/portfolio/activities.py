@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from services.mail import Mailer
-from services.reports.portfolio import build_portfolio, portfolio_html, portfolio_text
+from services.reports.queries import build_portfolio
+from services.reports.renderers import portfolio_html, portfolio_text
 from services.store import Role, User
-from workflows.messages import PortfolioMailing
-from workflows.portfolio import MAIL_PORTFOLIO_REPORT
+from workflows.portfolio import MAIL_PORTFOLIO_REPORT, PortfolioMailing
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from temporalio.exceptions import ApplicationError
 from services.config import Settings
 from services.store import Group
 from services.workers.review.review_policy import PolicyFileError, ReviewPolicy
-from workflows.agreement import PLAN_REVIEW
-from workflows.messages import Proposal, ReviewPlan, ReviewStep
+from workflows.core.proposal import Proposal
+from workflows.review.messages import ReviewPlan, ReviewStep
+from workflows.review.stage import PLAN_REVIEW
 
 
 class ReviewActivities:

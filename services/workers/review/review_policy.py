@@ -9,7 +9,7 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workflows.messages import AgreementKind, Proposal
+from workflows.core.proposal import AgreementKind, Proposal
 
 
 class Conditions(BaseModel):

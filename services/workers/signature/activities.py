@@ -17,8 +17,10 @@ from services.store import AgreementDocument, IpAsset, Role, User
 from services.store.base import utcnow
 from services.store.session import write_gate
 from services.workers.signature.documents import AssetLine, render_agreement, sha256_of
-from workflows.agreement import RENDER_DOCUMENT, RESOLVE_SIGNATORIES
-from workflows.messages import DocumentRequest, ResolvedSignatory, Signatory, StoredDocument
+from workflows.core.documents import StoredDocument
+from workflows.core.proposal import Signatory
+from workflows.signature.messages import DocumentRequest, ResolvedSignatory
+from workflows.signature.stage import RENDER_DOCUMENT, RESOLVE_SIGNATORIES
 
 
 class SignatureActivities:

@@ -38,7 +38,8 @@ from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
-from workflows.messages import AgreementKind, DocumentRequest, SignatureRecord
+from workflows.core.proposal import AgreementKind
+from workflows.signature.messages import DocumentRequest, SignatureRecord
 
 __all__ = ["AssetLine", "render_agreement", "sha256_of"]
 

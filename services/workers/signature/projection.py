@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import Agreement, Signature
-from workflows.messages import Transition
+from workflows.core.transition import Transition
 
 
 async def apply_signature(session: AsyncSession, agreement: Agreement, t: Transition) -> None:

@@ -6,7 +6,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import Agreement, AgreementParty, IpAsset, IpLicense, Obligation
-from workflows.messages import AgreementKind, ObligationStatus, PartyRole, Transition
+from workflows.core.proposal import AgreementKind, PartyRole
+from workflows.core.transition import Transition
+from workflows.term.messages import ObligationStatus
 
 # Kinds whose activation grants rights on the assets: recorded in the registry, so a later
 # agreement on the same assets sees them in its conflict check.

@@ -22,19 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.auth import hash_token, new_token
 from services.api.reports.endpoints import negotiate
-from services.reports.portfolio import (
+from services.reports.figures import percentile, stage_days
+from services.reports.models import (
     Licensing,
     MonthFigures,
     OverdueAssignee,
     PortfolioReport,
     StageStats,
-    build_portfolio,
-    percentile,
-    portfolio_csv,
-    portfolio_html,
-    portfolio_text,
-    stage_days,
 )
+from services.reports.queries import build_portfolio
+from services.reports.renderers import portfolio_csv, portfolio_html, portfolio_text
 from services.store import (
     Agreement,
     AgreementEvent,

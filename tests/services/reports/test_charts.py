@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.reports.portfolio import charts_of, portfolio_html
+from services.reports.figures import charts_of
+from services.reports.renderers import portfolio_html
 from services.web.rendering import TEMPLATES, humanize
 from tests.services.api.test_reports import sample_report
 

@@ -24,7 +24,8 @@ from services.workers.clearance.ip_checks import (
     overlapping_territories,
 )
 from tests.factories import proposal
-from workflows.messages import Finding, FindingKind, Proposal, Severity
+from workflows.clearance.messages import Finding, FindingKind, Severity
+from workflows.core.proposal import Proposal
 
 TODAY = utcnow().date()
 AGREEMENT_ID = str(uuid.uuid4())  # the agreement under check: no row needed

@@ -31,7 +31,8 @@ from services.workers.clearance.screening import (
     party_key,
     screening_findings,
 )
-from workflows.messages import FindingKind, Party, PartyRole, Severity
+from workflows.clearance.messages import FindingKind, Severity
+from workflows.core.proposal import Party, PartyRole
 
 SHIPPED = ROOT / "config" / "screening" / "consolidated_screening_list.json"
 EL = "Entity List (EL) - Bureau of Industry and Security"

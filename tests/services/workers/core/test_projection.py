@@ -15,17 +15,12 @@ from services.workers.core.activities import TransitionActivities
 from services.workers.review.activities import ReviewActivities
 from tests.factories import proposal
 from tests.stack import Stack
-from workflows.messages import (
-    AgreementStart,
-    AgreementStatus,
-    Notice,
-    NoticeKind,
-    Proposal,
-    TaskKind,
-    TaskOpening,
-    Timings,
-    Transition,
-)
+from workflows.core.notices import Notice, NoticeKind
+from workflows.core.proposal import Proposal
+from workflows.core.state import AgreementStart, Timings
+from workflows.core.statuses import AgreementStatus, TaskKind
+from workflows.core.tasks import TaskOpening
+from workflows.core.transition import Transition
 
 
 async def _submission(stack: Stack) -> Transition:

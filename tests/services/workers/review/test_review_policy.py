@@ -10,7 +10,7 @@ import pytest
 from services.config import ROOT
 from services.workers.review.review_policy import PolicyFileError, ReviewPolicy
 from tests.factories import proposal
-from workflows.messages import Proposal
+from workflows.core.proposal import Proposal
 
 POLICY = ReviewPolicy.load(ROOT / "config" / "review_policy.yaml")
 

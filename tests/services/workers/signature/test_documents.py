@@ -19,7 +19,8 @@ from services.config import ROOT
 from services.workers.signature import documents
 from services.workers.signature.documents import AssetLine, render_agreement, sha256_of
 from tests.factories import proposal
-from workflows.messages import DocumentRequest, Proposal, SignatureRecord
+from workflows.core.proposal import Proposal
+from workflows.signature.messages import DocumentRequest, SignatureRecord
 
 UNICODE_FONT_INSTALLED = any(
     regular.is_file() and bold.is_file() for regular, bold in documents.UNICODE_FONT_CANDIDATES
@@ -225,7 +226,7 @@ def test_another_process_renders_the_same_bytes() -> None:
     script = (
         "import sys\n"
         "from services.workers.signature.documents import render_agreement, sha256_of, AssetLine\n"
-        "from workflows.messages import DocumentRequest\n"
+        "from workflows.signature.messages import DocumentRequest\n"
         "request = DocumentRequest.model_validate_json(sys.stdin.read())\n"
         "assets = [AssetLine('US-11223344-B2', 'Perovskite tandem solar cell', 'US', "
         "'granted', 'State University')]\n"
