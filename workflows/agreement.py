@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         ConditionalClearance,
         FindingDismissal,
     )
-    from workflows.core import reminders
+    from workflows.core import interventions, reminders
     from workflows.core.activities import (
         DELIVER_NOTIFICATIONS,
         DELIVERY_RETRY,
@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.core.notices import Event
     from workflows.core.proposal import Proposal
     from workflows.core.state import AgreementInput, AgreementState, Context
-    from workflows.core.statuses import AgreementStatus, TaskKind
+    from workflows.core.statuses import AgreementStatus
     from workflows.core.tasks import OpenTask, TaskOpening, close_all
     from workflows.core.transition import (
         Change,
@@ -62,9 +62,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.signature.messages import DeclineDecision, SignDecision
     from workflows.term import stage as term
     from workflows.term.messages import ObligationStatus
-
-# How far ahead a reassignment may move a task's due date (the API checks it first).
-_MAX_DUE_AHEAD = timedelta(days=366)
 
 
 @workflow.defn(name="Agreement")
@@ -181,76 +178,30 @@ class AgreementWorkflow:
     async def reassign(self, command: Reassignment) -> UpdateResult:
         async with self._lock:
             task = self._open_task(command.task_id)
-            opening = task.opening.model_copy(
-                update={
-                    "user_id": command.user_id,
-                    "group_id": command.group_id,
-                    "due_at": command.due_at or task.opening.due_at,
-                }
-            )
-
-            def keep() -> None:
-                task.opening = opening
-                if command.due_at is not None:
-                    # A new due date restarts the reminders from now.
-                    task.created_at = workflow.now()
-                    task.notices_sent = []
-
-            change = Change(
-                event_type="task_reassigned",
-                to_status=self.status,
-                actor_id=command.actor_id,
-                reassigns=[opening],
-                notices=[self._context().notices.assigned(opening)],
-                data={
-                    "task_id": opening.task_id,
-                    "step": opening.step_key,
-                    "user_id": command.user_id,
-                    "group_id": command.group_id,
-                    "due_at": opening.due_at.isoformat(),
-                    "reason": command.reason,
-                },
-            )
-            await self._advance(Step(change, commit=keep))
+            await self._advance(interventions.reassigned(self._context(), task, command))
             return self._result()
 
     @reassign.validator
     def _validate_reassign(self, command: Reassignment) -> None:
         task = self._open_task(command.task_id)
-        if (command.user_id is None) == (command.group_id is None):
-            raise rejected("name either a user or a group", CommandRejected.INVALID_ASSIGNEE)
-        if task.opening.kind == TaskKind.SIGNATURE:
-            raise rejected(
-                "a signature task belongs to its named signatory and cannot be reassigned",
-                CommandRejected.WRONG_STATUS,
-            )
-        if command.due_at is not None and command.due_at > workflow.now() + _MAX_DUE_AHEAD:
-            # Reminder arithmetic past the end of the calendar would fail every task.
-            raise rejected("a new due date must be within a year", CommandRejected.INVALID_DATA)
+        interventions.check_reassignment(task, command, workflow.now())
 
     @workflow.update
     async def withdraw(self, command: WithdrawalCommand) -> UpdateResult:
         async with self._lock:
-            self._require_withdrawable()
-            change = Change(
-                event_type="withdrawn",
-                to_status=AgreementStatus.WITHDRAWN,
-                actor_id=command.actor_id,
-                closes=close_all(self._state.open_tasks),
-                data={"reason": command.reason},
-            )
-            await self._advance(Step(change))
+            interventions.require_withdrawable(self._state.status)
+            await self._advance(interventions.withdrawn(self._context(), command))
             return self._result()
 
     @withdraw.validator
     def _validate_withdraw(self, command: WithdrawalCommand) -> None:
-        self._require_withdrawable()
+        interventions.require_withdrawable(self._state.status)
 
     @workflow.update
     async def terminate(self, command: TerminationCommand) -> UpdateResult:
         """An admin ends the agreement, whatever its stage, with a reason."""
         async with self._lock:
-            self._require_open()
+            interventions.require_open(self._state.status)
             ctx = self._context()
             settled = term.unmet(ctx, ObligationStatus.CANCELLED)
             change = Change(
@@ -268,19 +219,11 @@ class AgreementWorkflow:
 
     @terminate.validator
     def _validate_terminate(self, command: TerminationCommand) -> None:
-        self._require_open()
+        interventions.require_open(self._state.status)
 
     @workflow.query
     def snapshot(self) -> dict[str, Any]:
-        state = self._state
-        return {
-            "status": state.status,
-            "seq": state.seq,
-            "revision": state.revision,
-            "open_tasks": sorted(state.open_tasks),
-            "findings": sorted(state.findings),
-            "obligations": {o.id: o.status for o in state.obligations},
-        }
+        return self._state.summary()
 
     # --- the lifecycle -------------------------------------------------------------
 
@@ -451,18 +394,3 @@ class AgreementWorkflow:
         elif isinstance(decision, SignDecision | DeclineDecision):
             signature.check(ctx, decision)
         return task
-
-    def _require_withdrawable(self) -> None:
-        status = self._state.status
-        if status is None or not status.may_withdraw:
-            raise rejected(
-                f"agreement is {status}; it can no longer be withdrawn",
-                CommandRejected.WRONG_STATUS,
-            )
-
-    def _require_open(self) -> None:
-        status = self._state.status
-        if status is None or status.is_terminal:
-            raise rejected(
-                f"agreement is {status}; it has already ended", CommandRejected.WRONG_STATUS
-            )

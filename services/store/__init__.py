@@ -4,7 +4,7 @@ from services.store.agreements import Agreement, AgreementEvent, AgreementParty
 from services.store.base import Base
 from services.store.browser import BrowserSession, SignInLink
 from services.store.clearance import Finding
-from services.store.identity import Group, GroupMember, Role, User
+from services.store.identity import Group, GroupMember, Role, User, signing_users
 from services.store.ip import IpAsset, IpLicense
 from services.store.notifications import Notification
 from services.store.obligations import Obligation
@@ -38,4 +38,5 @@ __all__ = [
     "TaskDecision",
     "User",
     "metadata",
+    "signing_users",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.store.base import Base, IdMixin, utcnow
@@ -58,3 +60,23 @@ class GroupMember(Base):
 
     group: Mapped[Group] = relationship(back_populates="members", lazy="raise")
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
+
+
+# Who may sign an agreement: a signatory, or an admin standing in.
+SIGNING_ROLES = frozenset({Role.SIGNATORY, Role.ADMIN})
+
+
+async def signing_users(session: AsyncSession, emails: Sequence[str]) -> dict[str, User | None]:
+    """Each (lower-cased) address with its user if that user may sign now (active, in a
+    signing role), else None. The API checks a proposal's signatories with it, and the
+    signature stage checks them again when the envelope goes out."""
+    users = {
+        user.email.lower(): user
+        for user in await session.scalars(select(User).where(User.email.in_(emails)))
+    }
+    return {
+        email: user
+        if (user := users.get(email)) and user.active and user.role in SIGNING_ROLES
+        else None
+        for email in emails
+    }

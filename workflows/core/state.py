@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -71,6 +72,17 @@ class AgreementState(BaseModel):
     effective_at: datetime | None = None
     ends_at: datetime | None = None
     obligations: list[Obligation] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """What the workflow's `snapshot` query answers."""
+        return {
+            "status": self.status,
+            "seq": self.seq,
+            "revision": self.revision,
+            "open_tasks": sorted(self.open_tasks),
+            "findings": sorted(self.findings),
+            "obligations": {o.id: o.status for o in self.obligations},
+        }
 
 
 class AgreementInput(BaseModel):

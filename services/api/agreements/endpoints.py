@@ -8,7 +8,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.agreements import repository
@@ -33,7 +32,7 @@ from services.api.errors import (
 )
 from services.api.filters import NO_NUL
 from services.config import Settings
-from services.store import Agreement, Role, User
+from services.store import Agreement, Role, User, signing_users
 from workflows.core.commands import RevisionCommand, TerminationCommand, WithdrawalCommand
 from workflows.core.proposal import AgreementKind, Proposal, ProposalRevision, Signatory
 from workflows.core.state import AgreementStart, Timings
@@ -107,19 +106,9 @@ async def _check_signatories(
     session: AsyncSession, signatories: list[Signatory], field: str = "signatories"
 ) -> None:
     """Every named signatory must be an active user who may sign: 422 names the one who isn't."""
-    found = {
-        email.lower(): (role, active)
-        for email, role, active in (
-            await session.execute(
-                select(User.email, User.role, User.active).where(
-                    User.email.in_([s.email for s in signatories])
-                )
-            )
-        ).all()
-    }
+    may_sign = await signing_users(session, [s.email for s in signatories])
     for index, signatory in enumerate(signatories):
-        role, active = found.get(signatory.email, (None, False))
-        if not active or role not in (Role.SIGNATORY, Role.ADMIN):
+        if may_sign[signatory.email] is None:
             raise invalid_field(
                 ("body", field, index, "email"),
                 "no active signatory user with this e-mail",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -33,11 +32,11 @@ from services.api.term.repository import obligation_out
 from services.store import Agreement, Group, Obligation, Role, User
 from services.store.base import utcnow
 from workflows.core.commands import Reassignment
+from workflows.core.interventions import beyond_reach
 from workflows.core.statuses import TaskKind, TaskStatus
 from workflows.decisions import OUTCOMES_BY_KIND
 
 # How far ahead a reassigned task may fall due.
-MAX_DUE_AHEAD = timedelta(days=366)
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=documented(401))
 
@@ -198,7 +197,7 @@ async def reassign_task(
         )
     # The workflow reckons reminders and escalation from the due date: one near the end
     # of the calendar overflowed there and stopped the agreement's workflow for good.
-    if assignment.due_at is not None and assignment.due_at > utcnow() + MAX_DUE_AHEAD:
+    if assignment.due_at is not None and beyond_reach(assignment.due_at, utcnow()):
         raise invalid_field(
             ("body", "due_at"), "must be within a year from now", assignment.due_at.isoformat()
         )

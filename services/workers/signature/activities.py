@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.store import AgreementDocument, IpAsset, Role, User
+from services.store import AgreementDocument, IpAsset, signing_users
 from services.store.base import utcnow
 from services.store.session import write_gate
 from services.workers.signature.documents import AssetLine, render_agreement, sha256_of
@@ -41,19 +41,8 @@ class SignatureActivities:
     async def resolve_signatories(self, signatories: list[Signatory]) -> list[ResolvedSignatory]:
         """The named signatories as users; one who is no longer active cannot be sent it."""
         async with self._sessions() as session:
-            users = {
-                user.email.lower(): user
-                for user in await session.scalars(
-                    select(User).where(User.email.in_([s.email for s in signatories]))
-                )
-            }
-        missing = [
-            s.email
-            for s in signatories
-            if s.email not in users
-            or not users[s.email].active
-            or users[s.email].role not in (Role.SIGNATORY, Role.ADMIN)
-        ]
+            may_sign = await signing_users(session, [s.email for s in signatories])
+        missing = [email for email, user in may_sign.items() if user is None]
         if missing:
             raise ApplicationError(
                 f"these signatories are not active signatory users: {', '.join(missing)}",
@@ -62,13 +51,14 @@ class SignatureActivities:
             )
         return [
             ResolvedSignatory(
-                user_id=users[s.email].id,
-                name=users[s.email].name,
+                user_id=user.id,
+                name=user.name,
                 email=s.email,
                 on_behalf_of=s.on_behalf_of,
                 order=s.order,
             )
             for s in signatories
+            if (user := may_sign[s.email]) is not None
         ]
 
     @activity.defn(name=RENDER_DOCUMENT)
