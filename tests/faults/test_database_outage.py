@@ -36,7 +36,7 @@ from tests.faults.drive import STEPS, Driver, check_invariants
 from tests.faults.processes import PrivatePostgres, PrivateSqlite, api_only, worker_process
 from workflows.agreement import AgreementWorkflow
 from workflows.core.activities import PERSIST_TRANSITION
-from workflows.decisions import Decision
+from workflows.review.messages import ReviewDecision
 
 AGREEMENTS = 6
 
@@ -120,7 +120,7 @@ async def test_the_lifecycle_waits_out_a_database_outage(
             forwarded = asyncio.create_task(
                 handle.execute_update(
                     AgreementWorkflow.decide,
-                    Decision(
+                    ReviewDecision(
                         task_id=technical["id"],
                         actor_id=reviewer,
                         outcome="approve",

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from workflows.clearance.messages import Finding
+from workflows.core.commands import Id
 from workflows.core.documents import StoredDocument
 from workflows.core.notices import Notices
 from workflows.core.proposal import Proposal
@@ -39,12 +40,12 @@ class Timings(BaseModel):
 
 
 class AgreementStart(BaseModel):
-    agreement_id: str
-    officer_id: str
+    agreement_id: Id
+    officer_id: Id
     proposal: Proposal
     timings: Timings
-    idempotency_key: str | None = None
-    request_hash: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
 
 
 class AgreementState(BaseModel):
