@@ -30,7 +30,7 @@ from services.cli import api_command, migrate
 from services.config import Settings
 from services.demo import DEMO_USERS, STEP_DECIDERS, seed_demo
 from services.store.session import create_engine, create_session_factory
-from services.workers.clearance.screening import load_screening_list
+from services.workers.clearance.screening_list import load_screening_list
 from tests.factories import proposal
 
 BIN = Path(sys.executable).parent

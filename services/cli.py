@@ -75,7 +75,7 @@ async def _load_screening_list(path: Path, *, only_if_none: bool = False) -> str
 
     from services.store import ScreeningList
     from services.store.session import create_engine, create_session_factory
-    from services.workers.clearance.screening import load_screening_list
+    from services.workers.clearance.screening_list import load_screening_list
 
     engine = create_engine(get_settings().database_url)
     try:
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         migrate()
     elif args.command == "screening":
-        from services.workers.clearance.screening import ScreeningListError
+        from services.workers.clearance.screening_list import ScreeningListError
 
         try:
             print(f"loaded {asyncio.run(_load_screening_list(args.file))}")

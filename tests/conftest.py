@@ -24,7 +24,7 @@ from services.cli import migrate
 from services.config import Settings
 from services.demo import DEMO_USERS, seed_demo
 from services.store.session import create_engine, create_session_factory
-from services.workers.clearance.screening import load_screening_list
+from services.workers.clearance.screening_list import load_screening_list
 from tests.stack import Mailbox, Stack, running_stack, smtp_server
 
 BIN = Path(sys.executable).parent

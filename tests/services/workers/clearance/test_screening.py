@@ -21,15 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.config import ROOT, Settings
 from services.store import ScreeningClearance, ScreeningEntry, ScreeningList, User
 from services.store.session import create_session_factory
+from services.workers.clearance.names import normalise_name, party_key
 from services.workers.clearance.screening import (
     ScreeningHit,
-    ScreeningListError,
     ScreeningMatcher,
-    load_screening_list,
-    normalise_name,
-    parse_screening_list,
-    party_key,
     screening_findings,
+)
+from services.workers.clearance.screening_list import (
+    ScreeningListError,
+    load_screening_list,
+    parse_screening_list,
 )
 from workflows.clearance.messages import FindingKind, Severity
 from workflows.core.proposal import Party, PartyRole
@@ -180,7 +181,7 @@ async def test_a_reload_replaces_every_entry_and_keeps_the_last_of_a_repeated_id
     async with sessions() as session:
         await load_screening_list(session, first)
     assert set(await _entry_ids(sessions)) == {"a-1", "a-2"}
-    with caplog.at_level(logging.WARNING, logger="services.workers.clearance.screening"):
+    with caplog.at_level(logging.WARNING, logger="services.workers.clearance.screening_list"):
         async with sessions() as session:
             loaded = await load_screening_list(session, second)
     assert loaded.entry_count == 2

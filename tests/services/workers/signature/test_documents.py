@@ -16,14 +16,14 @@ import pytest
 from pypdf import PdfReader
 
 from services.config import ROOT
-from services.workers.signature import documents
+from services.workers.signature import fonts
 from services.workers.signature.documents import AssetLine, render_agreement, sha256_of
 from tests.factories import proposal
 from workflows.core.proposal import Proposal
 from workflows.signature.messages import DocumentRequest, SignatureRecord
 
 UNICODE_FONT_INSTALLED = any(
-    regular.is_file() and bold.is_file() for regular, bold in documents.UNICODE_FONT_CANDIDATES
+    regular.is_file() and bold.is_file() for regular, bold in fonts.UNICODE_FONT_CANDIDATES
 )
 EFFECTIVE = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 ASSETS = [
@@ -43,10 +43,10 @@ def font(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     if request.param == "unicode" and not UNICODE_FONT_INSTALLED:
         pytest.skip("DejaVu Sans is not installed here")
     if request.param == "core":
-        monkeypatch.setattr(documents, "UNICODE_FONT_CANDIDATES", ())
-    documents._fonts.cache_clear()
+        monkeypatch.setattr(fonts, "UNICODE_FONT_CANDIDATES", ())
+    fonts.machine_fonts.cache_clear()
     yield request.param
-    documents._fonts.cache_clear()
+    fonts.machine_fonts.cache_clear()
 
 
 def _request(
