@@ -22,6 +22,9 @@ into a full garbage collection of the interpreter (--gc-freeze freezes everythin
 before measuring, as a server could after start-up). With --explain it prints the plans
 of the statements that cost most (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on
 SQLite).
+
+The reads and their random picks are in bench/reads_cases.py; the timing, the capture
+of the statements and their bare replay in bench/reads_measure.py.
 """
 
 from __future__ import annotations
@@ -36,238 +39,24 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-import asyncpg
 import httpx
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import fresh_database, percentile
+from bench.reads_cases import cases, picks_from
+from bench.reads_measure import BareSQL, Bench, Capture, Scenario
 from bench.seed import describe, seed
 from services.api.app import create_app
-from services.api.pagination import encode_cursor
 from services.cli import migrate
 from services.config import Settings
 from services.demo import DEMO_USERS
-from services.store import Agreement, AgreementParty
+from services.store import Agreement
 from services.store.session import create_engine
 from services.temporal import connect_temporal
-
-Statement = tuple[str, Any]
-
-
-@dataclass
-class Sample:
-    accord: float
-    bare: float
-    statements: list[Statement]
-    statement_times: list[float] = field(default_factory=list)
-    # CPU this process spent on the request (API, ORM, and SQLite itself, not PostgreSQL):
-    # well below `accord` on a request that waited, for the database or for a core.
-    cpu: float = 0.0
-    # Of which in a full garbage collection of the interpreter.
-    gc: float = 0.0
-
-
-@dataclass
-class Scenario:
-    name: str
-    what: str
-    samples: list[Sample] = field(default_factory=list)
-
-
-class GcPauses:
-    """Time spent in the interpreter's full (generation 2) collections."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self._started = 0.0
-        gc.callbacks.append(self._callback)
-
-    def _callback(self, phase: str, info: dict[str, Any]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.total += time.perf_counter() - self._started
-
-
-GC = GcPauses()
-
-
-class Capture:
-    """Records the statements the app sends while `on` is set."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.on = False
-        self.statements: list[Statement] = []
-        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
-
-    def _record(
-        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
-    ) -> None:
-        if self.on:
-            self.statements.append((statement, parameters))
-
-    def start(self) -> None:
-        self.statements = []
-        self.on = True
-
-    def stop(self) -> list[Statement]:
-        self.on = False
-        return self.statements
-
-
-class BareSQL:
-    """The same statements through the driver alone, on a connection of its own."""
-
-    def __init__(self, database_url: str) -> None:
-        self.url = make_url(database_url)
-        self.postgres = self.url.get_backend_name() == "postgresql"
-        self.pg: asyncpg.Connection | None = None
-        self.sqlite: aiosqlite.Connection | None = None
-
-    async def open(self) -> None:
-        if self.postgres:
-            dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self.pg = await asyncpg.connect(dsn)
-        else:
-            self.sqlite = await aiosqlite.connect(self.url.database or "")
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-                await self.sqlite.execute(f"PRAGMA {pragma}")
-
-    async def close(self) -> None:
-        if self.pg is not None:
-            await self.pg.close()
-        if self.sqlite is not None:
-            await self.sqlite.close()
-
-    async def _one(self, statement: str, parameters: Any) -> list[Any]:
-        if self.pg is not None:
-            return list(await self.pg.fetch(statement, *(parameters or ())))
-        assert self.sqlite is not None
-        async with self.sqlite.execute(statement, parameters or ()) as cursor:
-            return list(await cursor.fetchall())
-
-    async def replay(self, statements: list[Statement]) -> tuple[float, list[float]]:
-        """Seconds for all of them, and for each; in one transaction, as the app's session."""
-        times: list[float] = []
-        started = time.perf_counter()
-        if self.pg is not None:
-            async with self.pg.transaction():
-                for statement, parameters in statements:
-                    at = time.perf_counter()
-                    await self._one(statement, parameters)
-                    times.append(time.perf_counter() - at)
-        else:
-            for statement, parameters in statements:
-                at = time.perf_counter()
-                await self._one(statement, parameters)
-                times.append(time.perf_counter() - at)
-        return time.perf_counter() - started, times
-
-    async def explain(self, statement: str, parameters: Any) -> list[str]:
-        if self.pg is not None:
-            rows = await self.pg.fetch(
-                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, *(parameters or ())
-            )
-            return [row[0] for row in rows]
-        assert self.sqlite is not None
-        async with self.sqlite.execute(
-            "EXPLAIN QUERY PLAN " + statement, parameters or ()
-        ) as cursor:
-            rows = list(await cursor.fetchall())
-        depth: dict[int, int] = {0: -1}
-        lines = []
-        for node, parent, _, detail in rows:
-            depth[node] = depth.get(parent, -1) + 1
-            lines.append("  " * depth[node] + str(detail))
-        return lines
-
-
-class Bench:
-    def __init__(
-        self,
-        clients: dict[str, httpx.AsyncClient],
-        capture: Capture,
-        bare: BareSQL,
-        rng: random.Random,
-    ) -> None:
-        self.clients, self.capture, self.bare, self.rng = clients, capture, bare, rng
-        self.scenarios: list[Scenario] = []
-
-    async def call(self, actor: str, url: str) -> httpx.Response:
-        response = await self.clients[actor].get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} as {actor}: {response.status_code} {response.text}")
-        return response
-
-    async def timed(self, scenario: Scenario, actor: str, url: str) -> httpx.Response:
-        """One measured request, then its statements replayed bare."""
-        self.capture.start()
-        cpu, collecting = time.process_time(), GC.total
-        started = time.perf_counter()
-        try:
-            response = await self.call(actor, url)
-        finally:
-            elapsed = time.perf_counter() - started
-            cpu, collecting = time.process_time() - cpu, GC.total - collecting
-            statements = self.capture.stop()
-        bare, times = await self.bare.replay(statements)
-        scenario.samples.append(Sample(elapsed, bare, statements, times, cpu, collecting))
-        return response
-
-    async def run(
-        self,
-        name: str,
-        what: str,
-        actor: str,
-        url: Callable[[int], str],
-        count: int,
-        warmup: int = 5,
-    ) -> Scenario:
-        scenario = Scenario(name, what)
-        for i in range(warmup):
-            await self.call(actor, url(-i - 1))
-        for i in range(count):
-            await self.timed(scenario, actor, url(i))
-        self.scenarios.append(scenario)
-        return scenario
-
-    async def walk(
-        self, name: str, what: str, actor: str, queries: list[str], depth: int, count: int
-    ) -> Scenario:
-        """Follow next_cursor `depth` pages from the first; time the second half."""
-        scenario = Scenario(name, what)
-        timed_from = depth // 2
-        walks = 0
-        while len(scenario.samples) < count:
-            query = queries[walks % len(queries)]
-            walks += 1
-            cursor: str | None = None
-            for page in range(depth):
-                url = f"/v1/agreements?{query}" + (f"&cursor={cursor}" if cursor else "")
-                if page >= timed_from and len(scenario.samples) < count:
-                    response = await self.timed(scenario, actor, url)
-                else:
-                    response = await self.call(actor, url)
-                cursor = response.json()["next_cursor"]
-                if cursor is None:
-                    break
-            if page < timed_from:  # the walk ended before its timed half: it never would
-                raise SystemExit(
-                    f"{name}: ?{query} has {page + 1} pages, fewer than the {timed_from + 1}"
-                    f" a walk of --depth {depth} needs; seed more agreements or lower --depth"
-                )
-        self.scenarios.append(scenario)
-        return scenario
 
 
 def _ms(value: float) -> str:
@@ -335,33 +124,6 @@ async def explain(bare: BareSQL, scenarios: list[Scenario], top: int) -> None:
                 print("   ", line)
 
 
-async def _picks(engine: AsyncEngine, rng: random.Random) -> dict[str, Any]:
-    """Random agreements, and what the filters are asked for."""
-    async with engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                select(Agreement.id, Agreement.created_at).order_by(func.random()).limit(2000)
-            )
-        ).all()
-        countries = list(
-            (
-                await connection.execute(
-                    select(AgreementParty.country)
-                    .group_by(AgreementParty.country)
-                    .order_by(func.count().desc())
-                    .limit(12)
-                )
-            ).scalars()
-        )
-    picked = [(agreement_id, created_at) for agreement_id, created_at in rows]
-    rng.shuffle(picked)
-    return {
-        "ids": [agreement_id for agreement_id, _ in picked],
-        "cursors": [encode_cursor(at.isoformat(), agreement_id) for agreement_id, at in picked],
-        "countries": countries,
-    }
-
-
 async def run(args: argparse.Namespace) -> None:
     if args.database == "postgresql" and not args.database_url:
         async with fresh_database("postgresql", Path(tempfile.mkdtemp())) as url:
@@ -420,168 +182,16 @@ async def main(args: argparse.Namespace) -> None:
     bare = BareSQL(database_url)
     await bare.open()
     rng = random.Random(args.seed)
-    picks = await _picks(engine, rng)
-    ids, cursors, countries = picks["ids"], picks["cursors"], picks["countries"]
-    statuses = ["in_review", "ip_clearance", "in_signature", "active", "completed", "rejected"]
-    kinds = ["license", "option", "research_collaboration", "material_transfer"]
-    terms = ["graphene", "Helio", "vaccine", "2024-0", "zzzz-no-match"]
+    picks = await picks_from(engine, rng)
     n = args.requests
     bench = Bench(clients, capture, bare, rng)
-
-    def pick(values: list[Any]) -> Callable[[int], Any]:
-        return lambda i: values[i % len(values)]
-
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
         f"database: {backend}; {n} requests per read, one at a time, in process "
         "(httpx ASGITransport)"
     )
     try:
-        one = pick(ids)
-        steps: list[tuple[str, Callable[[], Awaitable[Scenario]]]] = [
-            (
-                "list",
-                lambda: bench.run(
-                    "list", "admin, newest 50, no filter", "admin", lambda i: "/v1/agreements", n
-                ),
-            ),
-            (
-                "list_status",
-                lambda: bench.run(
-                    "list_status",
-                    f"admin, ?status= one of {statuses}",
-                    "admin",
-                    lambda i: f"/v1/agreements?status={statuses[i % len(statuses)]}",
-                    n,
-                ),
-            ),
-            (
-                "list_kind_country",
-                lambda: bench.run(
-                    "list_kind_country",
-                    f"admin, ?kind= {kinds} x ?country= top 12 countries",
-                    "admin",
-                    lambda i: (
-                        f"/v1/agreements?kind={kinds[i % len(kinds)]}"
-                        f"&country={countries[(i // len(kinds)) % len(countries)]}"
-                    ),
-                    n,
-                ),
-            ),
-            (
-                "list_officer",
-                lambda: bench.run(
-                    "list_officer",
-                    "program officer (own agreements only)",
-                    "officer",
-                    lambda i: "/v1/agreements",
-                    n,
-                ),
-            ),
-            (
-                "list_q",
-                lambda: bench.run(
-                    "list_q",
-                    f"admin, free text ?q= one of {terms}",
-                    "admin",
-                    lambda i: f"/v1/agreements?q={terms[i % len(terms)]}",
-                    n,
-                ),
-            ),
-            (
-                "list_walk",
-                lambda: bench.walk(
-                    "list_walk",
-                    f"pages {args.depth // 2 + 1}-{args.depth} following next_cursor "
-                    "(no filter / status=active / kind=license)",
-                    "admin",
-                    ["limit=50", "status=active", "kind=license"],
-                    args.depth,
-                    n,
-                ),
-            ),
-            (
-                "list_deep",
-                lambda: bench.run(
-                    "list_deep",
-                    "the page after a random agreement (cursor anywhere in the set)",
-                    "admin",
-                    lambda i: f"/v1/agreements?cursor={cursors[i % len(cursors)]}",
-                    n,
-                ),
-            ),
-            (
-                "detail",
-                lambda: bench.run(
-                    "detail",
-                    "admin, a random agreement",
-                    "admin",
-                    lambda i: f"/v1/agreements/{one(i + 1000)}",
-                    n,
-                ),
-            ),
-            (
-                "events",
-                lambda: bench.run(
-                    "events",
-                    "admin, a random agreement's timeline",
-                    "admin",
-                    lambda i: f"/v1/agreements/{one(i + 1500)}/events",
-                    n,
-                ),
-            ),
-            (
-                "inbox_reviewer",
-                lambda: bench.run(
-                    "inbox_reviewer",
-                    "Rita (technical + finance review), ?assignee=me",
-                    "reviewer1",
-                    lambda i: "/v1/tasks?assignee=me",
-                    n,
-                ),
-            ),
-            (
-                "inbox_admin",
-                lambda: bench.run(
-                    "inbox_admin",
-                    "Ada (admin, finance review), ?assignee=me",
-                    "admin",
-                    lambda i: "/v1/tasks?assignee=me",
-                    n,
-                ),
-            ),
-            (
-                "tasks_open_admin",
-                lambda: bench.run(
-                    "tasks_open_admin",
-                    "Ada (admin), every open task: /v1/tasks",
-                    "admin",
-                    lambda i: "/v1/tasks",
-                    n,
-                ),
-            ),
-            (
-                "inbox_officer",
-                lambda: bench.run(
-                    "inbox_officer",
-                    "Olivia (officer), ?assignee=me: her report tasks",
-                    "officer",
-                    lambda i: "/v1/tasks?assignee=me",
-                    n,
-                ),
-            ),
-            (
-                "portfolio",
-                lambda: bench.run(
-                    "portfolio",
-                    "admin, GET /v1/reports/portfolio (JSON)",
-                    "admin",
-                    lambda i: "/v1/reports/portfolio",
-                    args.portfolio_runs,
-                    warmup=1,
-                ),
-            ),
-        ]
+        steps = cases(bench, picks, args)
         if args.gc_freeze:
             # What a server can do once started: move everything alive now (modules, the
             # app, SQLAlchemy's caches) out of the collector's reach, so a full
