@@ -21,8 +21,8 @@ from workflows.core.commands import CommandRejected, rejected, require_status
 from workflows.core.notices import Event
 from workflows.core.state import Context
 from workflows.core.statuses import AgreementStatus, TaskKind
-from workflows.core.tasks import OpenTask, TaskOpening, close_all, done
-from workflows.core.transition import Change, Handoff, Step, decided
+from workflows.core.tasks import OpenTask, TaskOpening, done
+from workflows.core.transition import Change, Handoff, Step, decided, decided_for_all
 
 RUN_CLEARANCE_CHECKS = "run_clearance_checks"
 ACTIVITIES = (RUN_CLEARANCE_CHECKS,)
@@ -93,14 +93,7 @@ def decide(
     task_id = task.opening.task_id
     if decision.outcome == ClearanceOutcome.BLOCK:
         return Step(
-            decided(
-                task,
-                decision,
-                "blocked",
-                AgreementStatus.BLOCKED,
-                closes=close_all(ctx.state.open_tasks, task_id, ClearanceOutcome.BLOCK),
-                notices=[ctx.notices.to_officer(Event.BLOCKED, decision.comment)],
-            )
+            decided_for_all(ctx, task, decision, "blocked", AgreementStatus.BLOCKED, Event.BLOCKED)
         )
     conditions = decision.conditions if isinstance(decision, ConditionalClearance) else []
     # The signature stage completes this change with the envelope it sends.

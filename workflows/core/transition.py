@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field
 from workflows.clearance.messages import Finding, FindingDismissal
 from workflows.core.commands import DecisionBase, Vote
 from workflows.core.documents import StoredDocument
-from workflows.core.notices import Notice
+from workflows.core.notices import Event, Notice, NoticeKind
 from workflows.core.proposal import Proposal
-from workflows.core.state import AgreementStart
+from workflows.core.state import AgreementStart, Context
 from workflows.core.statuses import AgreementStatus
-from workflows.core.tasks import OpenTask, TaskClosing, TaskOpening
+from workflows.core.tasks import OpenTask, TaskClosing, TaskOpening, close_all
 from workflows.signature.messages import SignatureRecord
 from workflows.term.messages import Obligation
 
@@ -129,4 +129,25 @@ def decided(
         }
         | (data or {}),
         **parts,
+    )
+
+
+def decided_for_all(
+    ctx: Context,
+    task: OpenTask,
+    decision: DecisionBase,
+    event_type: str,
+    to_status: AgreementStatus,
+    event: Event,
+    kind: NoticeKind = NoticeKind.OUTCOME,
+) -> Change:
+    """A decision that ends the round (reject, request changes, block, decline): every
+    open task closes, and the officer hears why."""
+    return decided(
+        task,
+        decision,
+        event_type,
+        to_status,
+        closes=close_all(ctx.state.open_tasks, task.opening.task_id, decision.outcome),
+        notices=[ctx.notices.to_officer(event, decision.comment, kind=kind)],
     )

@@ -11,8 +11,8 @@ from workflows.core.notices import Event, NoticeKind
 from workflows.core.proposal import Proposal
 from workflows.core.state import Context
 from workflows.core.statuses import AgreementStatus, TaskKind
-from workflows.core.tasks import OpenTask, TaskOpening, close_all, done
-from workflows.core.transition import Change, Handoff, Step, decided
+from workflows.core.tasks import OpenTask, TaskOpening, done
+from workflows.core.transition import Change, Handoff, Step, decided, decided_for_all
 from workflows.review.messages import ReviewDecision, ReviewOutcome, ReviewPlan
 
 PLAN_REVIEW = "plan_review"
@@ -92,28 +92,20 @@ def decide(ctx: Context, task: OpenTask, decision: ReviewDecision) -> Step:
     opening_ = task.opening
     if decision.outcome == ReviewOutcome.REJECT:
         return Step(
-            decided(
-                task,
-                decision,
-                "rejected",
-                AgreementStatus.REJECTED,
-                closes=close_all(state.open_tasks, opening_.task_id, ReviewOutcome.REJECT),
-                notices=[ctx.notices.to_officer(Event.REJECTED, decision.comment)],
+            decided_for_all(
+                ctx, task, decision, "rejected", AgreementStatus.REJECTED, Event.REJECTED
             )
         )
     if decision.outcome == ReviewOutcome.REQUEST_CHANGES:
         return Step(
-            decided(
+            decided_for_all(
+                ctx,
                 task,
                 decision,
                 "changes_requested",
                 AgreementStatus.CHANGES_REQUESTED,
-                closes=close_all(state.open_tasks, opening_.task_id, ReviewOutcome.REQUEST_CHANGES),
-                notices=[
-                    ctx.notices.to_officer(
-                        Event.RETURNED, decision.comment, kind=NoticeKind.CHANGES_REQUESTED
-                    )
-                ],
+                Event.RETURNED,
+                NoticeKind.CHANGES_REQUESTED,
             )
         )
     approvals = len(task.voters) + 1

@@ -13,8 +13,8 @@ from workflows.core.documents import StoredDocument
 from workflows.core.notices import Event, NoticeKind
 from workflows.core.state import Context
 from workflows.core.statuses import AgreementStatus, TaskKind, TaskStatus
-from workflows.core.tasks import OpenTask, TaskClosing, TaskOpening, close_all, done
-from workflows.core.transition import Change, Handoff, Step, Timer, decided
+from workflows.core.tasks import OpenTask, TaskClosing, TaskOpening, done
+from workflows.core.transition import Change, Handoff, Step, Timer, decided, decided_for_all
 from workflows.signature.messages import (
     DeclineDecision,
     DocumentRequest,
@@ -116,17 +116,14 @@ def decide(ctx: Context, task: OpenTask, decision: SignDecision | DeclineDecisio
     if isinstance(decision, DeclineDecision):
         # Back to the officer, who revises; the review then starts again.
         return Step(
-            decided(
+            decided_for_all(
+                ctx,
                 task,
                 decision,
                 "declined",
                 AgreementStatus.CHANGES_REQUESTED,
-                closes=close_all(state.open_tasks, opening.task_id, decision.outcome),
-                notices=[
-                    ctx.notices.to_officer(
-                        Event.DECLINED, decision.comment, kind=NoticeKind.CHANGES_REQUESTED
-                    )
-                ],
+                Event.DECLINED,
+                NoticeKind.CHANGES_REQUESTED,
             ),
             commit=lambda: _end_envelope(ctx),
         )
