@@ -13,6 +13,7 @@ T = TypeVar("T")
 
 PERSIST_TRANSITION = "persist_transition"
 DELIVER_NOTIFICATIONS = "deliver_notifications"
+ACTIVITIES = (PERSIST_TRANSITION, DELIVER_NOTIFICATIONS)
 
 # Writes (and reads the workflow depends on) retry until the database is back; only a
 # non-retryable error stops them.

@@ -14,6 +14,8 @@ from workflows.core.transition import Change, Step, Timer, decided
 from workflows.term.messages import Obligation, ObligationStatus, ReportDecision
 from workflows.term.obligations import add_months, obligations_for
 
+ACTIVITIES: tuple[str, ...] = ()  # the term calls none: its changes are the workflow's own
+
 
 def activate(ctx: Context, signed: StoredDocument, effective_at: datetime) -> Step:
     """Every signature is in: the term starts with the signed copy."""
