@@ -163,6 +163,22 @@ def demo_ids() -> dict[str, str]:
     return {u.key: u.email for u in DEMO_USERS}
 
 
+# Fixtures that give a test the database under test; a test with none of them runs the
+# same on either backend.
+DATABASE_FIXTURES = {"database_url", "empty_database"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs the tests that touch a database; the others (rendering,
+    parsing, replaying recorded histories, pure rules) ran on the SQLite pass already."""
+    if os.environ.get("ACCORD_TEST_DATABASE", "sqlite") == "sqlite":
+        return
+    once = pytest.mark.skip(reason="touches no database: runs in the SQLite pass")
+    for item in items:
+        if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(once)
+
+
 # The Temporal runtime's threads can crash interpreter finalization after a green run
 # (sdk-python #300). Leave with pytest's own status once everything has been reported.
 @pytest.hookimpl(trylast=True)

@@ -13,8 +13,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from services.config import ROOT
 
 WORKER_ONLY = ("fpdf", "fontTools", "rapidfuzz")
@@ -26,9 +24,10 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize("module", ["services.api.main", "services.api.app", "services.web"])
-def test_the_api_process_imports_nothing_of_the_worker(module: str) -> None:
-    # A fresh interpreter: this test process has imported the worker for the stack.
+def test_the_api_process_imports_nothing_of_the_worker() -> None:
+    # What uvicorn loads (`services.api.main`: the app, its routers and the web app), in a
+    # fresh interpreter: this test process has imported the worker for the stack.
+    module = "services.api.main"
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT.format(module=module)],
