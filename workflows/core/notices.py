@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from workflows.core.proposal import Proposal
+from workflows.core.statuses import TaskKind
 from workflows.core.tasks import TaskOpening
 
 
@@ -90,23 +91,29 @@ class Notices:
             **values,
         )
 
-    def assigned(self, opening: TaskOpening) -> Notice:
-        """To the task's assignees: a task awaits them."""
+    def _about_task(
+        self,
+        opening: TaskOpening,
+        kind: NoticeKind,
+        template: NoticeTemplate,
+        audience: str = "assignees",
+        **values: object,
+    ) -> Notice:
         return Notice(
-            kind=NoticeKind.TASK_ASSIGNED,
-            audience="assignees",
+            kind=kind,
+            audience=audience,
             task_id=opening.task_id,
-            template=NoticeTemplate.TASK_ASSIGNED,
-            values=self._values(step_name=opening.step_name, due_at=opening.due_at),
+            template=template,
+            values=self._values(step_name=opening.step_name, due_at=opening.due_at, **values),
         )
 
+    def assigned(self, opening: TaskOpening) -> Notice:
+        """To the task's assignees: a task awaits them."""
+        return self._about_task(opening, NoticeKind.TASK_ASSIGNED, NoticeTemplate.TASK_ASSIGNED)
+
     def signature_requested(self, opening: TaskOpening) -> Notice:
-        return Notice(
-            kind=NoticeKind.TASK_ASSIGNED,
-            audience="assignees",
-            task_id=opening.task_id,
-            template=NoticeTemplate.SIGNATURE_REQUESTED,
-            values=self._values(step_name=opening.step_name, due_at=opening.due_at),
+        return self._about_task(
+            opening, NoticeKind.TASK_ASSIGNED, NoticeTemplate.SIGNATURE_REQUESTED
         )
 
     def to_officer(
@@ -128,26 +135,18 @@ class Notices:
         )
 
     def reminder(self, opening: TaskOpening, name: str) -> Notice:
-        return Notice(
-            kind=NoticeKind.REMINDER,
-            audience="assignees",
-            task_id=opening.task_id,
-            template=NoticeTemplate.REMINDER,
-            values=self._values(
-                step_name=opening.step_name,
-                due_at=opening.due_at,
-                reminder=name,
-                signature=opening.kind == "signature",
-            ),
+        return self._about_task(
+            opening,
+            NoticeKind.REMINDER,
+            NoticeTemplate.REMINDER,
+            reminder=name,
+            signature=opening.kind == TaskKind.SIGNATURE,
         )
 
     def escalation(self, opening: TaskOpening) -> Notice:
-        return Notice(
-            kind=NoticeKind.ESCALATION,
-            audience="escalation",
-            task_id=opening.task_id,
-            template=NoticeTemplate.ESCALATION,
-            values=self._values(step_name=opening.step_name, due_at=opening.due_at),
+        """To whoever the assignees answer to: the task is overdue."""
+        return self._about_task(
+            opening, NoticeKind.ESCALATION, NoticeTemplate.ESCALATION, audience="escalation"
         )
 
     def obligation_overdue(self, name: str, task_id: str | None, due_at: datetime) -> Notice:

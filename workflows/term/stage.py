@@ -4,6 +4,7 @@ overdue, takes reports, and completes at the end of its term."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from workflows.core.documents import StoredDocument
 from workflows.core.notices import Event
@@ -63,16 +64,12 @@ def timers(ctx: Context) -> list[Timer]:
     found: list[Timer] = []
     for obligation in state.obligations:
         if obligation.status == ObligationStatus.PENDING:
-            found.append(Timer(obligation.opens_at, _bind(open_obligation, ctx, obligation)))
+            found.append(Timer(obligation.opens_at, partial(open_obligation, ctx, obligation)))
         elif obligation.status == ObligationStatus.OPEN and not obligation.overdue:
-            found.append(Timer(obligation.due_at, _bind(flag_overdue, ctx, obligation)))
+            found.append(Timer(obligation.due_at, partial(flag_overdue, ctx, obligation)))
     if state.ends_at is not None:
         found.append(Timer(state.ends_at, lambda: complete(ctx)))
     return found
-
-
-def _bind(fire, ctx: Context, obligation: Obligation):  # type: ignore[no-untyped-def]
-    return lambda: fire(ctx, obligation)
 
 
 def open_obligation(ctx: Context, obligation: Obligation) -> Step:
