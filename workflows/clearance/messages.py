@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -71,6 +71,10 @@ class FindingDismissal(BaseModel):
     reason: Reason
 
 
+# Counsel's conditions, carried into the agreement.
+Conditions = Annotated[list[Reason], Field(max_length=50)]
+
+
 class ClearanceDecision(DecisionBase):
     """Clear, or block with a reason."""
 
@@ -83,9 +87,8 @@ class ConditionalClearance(DecisionBase):
     """Clear on conditions, which the agreement carries."""
 
     outcome: Literal["clear_with_conditions"]
-    conditions: list[Reason] = Field(
+    conditions: Conditions = Field(
         default_factory=list,
-        max_length=50,
         validate_default=True,
         description="The conditions carried into the agreement",
     )

@@ -68,3 +68,4 @@ Reason = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000),
     AfterValidator(reject_nul),
 ]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

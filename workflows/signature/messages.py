@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from workflows.core.commands import DecisionBase
+from workflows.core.fields import Sha256
 from workflows.core.proposal import Proposal
 
 
@@ -55,9 +56,8 @@ class SignDecision(DecisionBase):
     """A signatory signs the document they read; the API adds where they signed from."""
 
     outcome: Literal["sign"]
-    document_sha256: str | None = Field(
+    document_sha256: Sha256 | None = Field(
         default=None,
-        pattern=r"^[0-9a-f]{64}$",
         validate_default=True,
         description="The SHA-256 of the document you read (a stale one is refused)",
     )

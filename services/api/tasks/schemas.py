@@ -20,7 +20,8 @@ from pydantic import (
 from services.api.clearance.schemas import FindingOut
 from services.api.signature.schemas import DocumentRef
 from services.api.term.schemas import ObligationOut
-from workflows.core.fields import Comment, Reason, reject_nul
+from workflows.clearance.messages import Conditions
+from workflows.core.fields import Comment, Reason, Sha256, reject_nul
 from workflows.decisions import DECISION, Decision
 from workflows.term.messages import ReportSubmission
 
@@ -94,14 +95,12 @@ class DecisionIn(BaseModel):
     comment: Comment = Field(
         default="", description="Required to reject, request changes, block or decline"
     )
-    conditions: list[Reason] = Field(
+    conditions: Conditions = Field(
         default_factory=list,
-        max_length=50,
         description="clear_with_conditions: the conditions carried into the agreement",
     )
-    document_sha256: str | None = Field(
+    document_sha256: Sha256 | None = Field(
         default=None,
-        pattern=r"^[0-9a-f]{64}$",
         description="sign: the SHA-256 of the document you read (a stale one is refused)",
     )
     report: ReportSubmission | None = Field(default=None, description="submit: the report")
